@@ -1,0 +1,500 @@
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to this collection: it is not part of its public API
+# and may change without notice.
+
+"""The one HTTP client of the go-textile local REST API and the one error type.
+
+``TextileAPI`` mirrors the send helpers of the JavaScript client; ``Tokens`` is the Cafe
+access-token API on top of it. ``TextileError`` never holds a URL, a request header, the text
+of a ``requests`` exception or the body of a list answer; token path segments are shown as
+their ID.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import traceback
+from urllib.parse import quote, urlsplit
+
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
+    ALPHABET,
+    ID_BYTES,
+    TOKEN_BYTES,
+    b58decode,
+    id_path_segment,
+    parse_token,
+    token_id,
+)
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import NewConnectionError
+    from urllib3.filepost import encode_multipart_formdata
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+KINDS = ('connection', 'dns', 'tls', 'timeout', 'basic_auth', 'invalid_token', 'not_found',
+         'bad_request', 'server_error', 'http', 'cancelled', 'bad_response')
+RETRY_STATUSES = (502, 503, 504)
+RETRY_KINDS = ('connection', 'timeout')
+SERVER_TEXT_LIMIT = 500
+
+
+class TextileError(Exception):
+    """A request to the node failed; ``str(err)`` says what to do about it."""
+
+    def __init__(self, message, kind='http', method=None, path=None, status=None, server_text=None,
+                 exc_class=None, sent=True):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.method = method
+        self.path = path
+        self.status = status
+        self.server_text = server_text
+        self.exc_class = exc_class
+        self.sent = sent
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return (f'TextileError(kind={self.kind!r}, method={self.method!r}, path={self.path!r}, '
+                f'status={self.status!r}, exc_class={self.exc_class!r}, sent={self.sent!r})')
+
+
+def _encode(value):
+    """One X-Textile-* value, percent-encoded like encodeURIComponent; booleans as true/false."""
+    if isinstance(value, bool):
+        value = 'true' if value else 'false'
+    return quote('' if value is None else str(value), safe='')
+
+
+def textile_headers(args=None, opts=None):
+    """The X-Textile-Args and X-Textile-Opts headers, both always present (empty when unused)."""
+    return {
+        'X-Textile-Args': ','.join(_encode(arg) for arg in args or ()),
+        'X-Textile-Opts': ','.join(f'{key}={_encode(value)}' for key, value in (opts or {}).items()),
+    }
+
+
+_TOKEN_LIKE = re.compile(f'[{ALPHABET}]{{{TOKEN_BYTES},}}')
+
+
+def redact(text):
+    """``text`` with every base58 run that decodes to 44+ bytes (a token, a list entry) shown as its ID."""
+    def as_id(match):
+        raw = b58decode(match.group(0))
+        return raw[:ID_BYTES].hex() if len(raw) >= TOKEN_BYTES else match.group(0)
+    return _TOKEN_LIKE.sub(as_id, text)
+
+
+def redact_path(path):
+    """The path with token segments shown as their ID, and any other segment after ``tokens/`` hidden."""
+    segments = redact(path).split('/')
+    for index in range(1, len(segments)):
+        if segments[index - 1] == 'tokens' and segments[index] and not _is_id(segments[index]):
+            segments[index] = '<redacted>'
+    return '/'.join(segments)
+
+
+def _is_id(text):
+    return len(text) == 2 * ID_BYTES and all(char in '0123456789abcdef' for char in text)
+
+
+def _causes(exc):
+    """The exception and everything it wraps (urllib3 reasons, causes, contexts, first args)."""
+    seen = []
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is done for done in seen):
+            continue
+        seen.append(item)
+        todo.extend([getattr(item, 'reason', None), item.__cause__, item.__context__] + list(item.args[:1]))
+    return seen
+
+
+def _has(causes, *types):
+    return any(isinstance(cause, types) for cause in causes)
+
+
+class TextileAPI:
+    """Send helpers for ``<api_url>/api/<api_version>/``, one ``requests.Session`` per instance."""
+
+    def __init__(self, api_url='http://127.0.0.1:40600', api_version='v0', username=None, password=None,
+                 validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=30.0,
+                 retries=3, headers=None, session=None):
+        parts = urlsplit(api_url or '')
+        if parts.scheme not in ('http', 'https') or not parts.hostname:
+            raise ValueError('api_url must be an http:// or https:// URL with a host name')
+        self.api_url = api_url.rstrip('/')
+        self.api_version = (api_version or 'v0').strip('/')
+        self.endpoint = f'{parts.hostname}:{parts.port or (443 if parts.scheme == "https" else 80)}'
+        self.username = username
+        self.timeout = timeout
+        self.retries = max(0, int(retries or 0))
+        self.request_count = 0
+        self.sleep = time.sleep
+        self._lock = threading.Lock()
+        if not HAS_REQUESTS:
+            raise RuntimeError('The Python library requests is needed to talk to a Textile node.')
+        self.session = session if session is not None else requests.Session()
+        self.session.headers.update(headers or {})
+        if username is not None:
+            self.session.auth = (username, password or '')
+        self.session.verify = ca_path if validate_certs and ca_path else validate_certs
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+
+    # URLs and errors
+
+    def url(self, path):
+        """The full URL of ``path``: relative to the API root, or to api_url when it starts with ``/``."""
+        if path.startswith('/'):
+            return self.api_url + '/' + path.strip('/')
+        return f'{self.api_url}/api/{self.api_version}/{path.rstrip("/")}'
+
+    def _error(self, message, method, url, **kwargs):
+        path = redact_path(urlsplit(url).path or '/')
+        return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
+
+    def _exception_error(self, exc, method, url):
+        """A TextileError for a ``requests`` exception, built without the exception's text."""
+        causes = _causes(exc)
+        where = self.endpoint
+        # The connection was never established: nothing reached the server.
+        unsent = isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout,
+                                  requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                                  requests.exceptions.InvalidSchema)) or _has(causes, NewConnectionError)
+        if isinstance(exc, requests.exceptions.SSLError):
+            kind = 'tls'
+            if _has(causes, ssl.SSLCertVerificationError):
+                text = (f'TLS certificate verification of {where} failed: set ca_path to the CA that signed '
+                        'the server certificate, or validate_certs to false if you trust this network.')
+            else:
+                text = (f'TLS handshake with {where} failed: check that the server speaks https on this port '
+                        'and that client_cert and client_key are right.')
+        elif isinstance(exc, requests.exceptions.ConnectTimeout):
+            kind = 'timeout'
+            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
+        elif isinstance(exc, requests.exceptions.Timeout):
+            kind = 'timeout'
+            text = (f'No answer from {where} within {self.timeout} s: the node is busy or hung; check the daemon '
+                    'or raise timeout.')
+        elif _has(causes, socket.gaierror):
+            kind = 'dns'
+            text = f'The host name in api_url ({where.rsplit(":", 1)[0]}) does not resolve: check api_url and DNS.'
+        elif _has(causes, ConnectionRefusedError):
+            kind = 'connection'
+            text = (f'Connection refused by {where}: is the Textile daemon running, and is api_url '
+                    '(default http://127.0.0.1:40600) right?')
+        elif unsent:
+            kind = 'connection'
+            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
+        else:
+            kind = 'connection'
+            text = (f'The connection to {where} failed or was closed before an answer came: check that the '
+                    'daemon is running and api_url points to it.')
+        return self._error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=not unsent)
+
+    def _status_error(self, response, method, url):
+        status = response.status_code
+        text = redact(response.text.strip()[:SERVER_TEXT_LIMIT])
+        said = f': "{text}"' if text else ''
+        if status == 401 and 'WWW-Authenticate' in response.headers:
+            kind = 'basic_auth'
+            if self.username is None:
+                message = 'The node requires Basic Auth (HTTP 401): set api_username and api_password.'
+            else:
+                message = ('Basic Auth failed (HTTP 401): check api_username and api_password (the account '
+                           'address and the daemon pin).')
+        elif status == 401:
+            kind = 'invalid_token'
+            message = f'The node rejected the token (HTTP 401{said}): it is not valid on this node.'
+        elif status == 404:
+            kind = 'not_found'
+            message = (f'Not found (HTTP 404{said}): check api_url (the local API of go-textile listens on port '
+                       '40600) and api_version.')
+        elif status == 400:
+            kind = 'bad_request'
+            message = f'The node rejected the request (HTTP 400){said}.'
+        elif status >= 500:
+            kind = 'server_error'
+            message = f'The node failed (HTTP {status}){said}; check the daemon and its log.'
+        elif 300 <= status < 400:
+            kind = 'http'
+            message = f'The server redirected the request (HTTP {status}): check the scheme, host and path of api_url.'
+        else:
+            kind = 'http'
+            message = f'Unexpected answer (HTTP {status}){said}.'
+        return self._error(message, method, url, kind=kind, status=status, server_text=text)
+
+    # Sending
+
+    def _count(self):
+        with self._lock:
+            self.request_count += 1
+
+    def _send_once(self, session, method, url, headers, body):
+        try:
+            response = session.request(method, url, headers=headers, timeout=self.timeout,
+                                       allow_redirects=False, **body)
+        except requests.exceptions.RequestException as exc:
+            error = self._exception_error(exc, method, url)
+            if error.sent:
+                self._count()
+            raise error from None
+        self._count()
+        if 200 <= response.status_code < 300:
+            return response
+        raise self._status_error(response, method, url)
+
+    def _send(self, method, path, args=None, opts=None, headers=None, body=None, retry_unsent=False, session=None):
+        """Send with retries: GET and DELETE after connection errors, timeouts and 502/503/504;
+        other methods only when never sent and ``retry_unsent``. Backoff 0.5 s, 1 s, 2 s, ..."""
+        url = self.url(path)
+        headers = dict(headers or {}, **textile_headers(args, opts))
+        idempotent = method in ('GET', 'DELETE')
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(session or self.session, method, url, headers, body or {})
+            except TextileError as err:
+                if idempotent:
+                    retryable = err.kind in RETRY_KINDS or err.status in RETRY_STATUSES
+                else:
+                    retryable = retry_unsent and not err.sent and err.kind in RETRY_KINDS
+                if not retryable or attempt >= self.retries:
+                    raise
+            self.sleep(0.5 * 2 ** attempt)
+            attempt += 1
+
+    @staticmethod
+    def _body(data, headers):
+        """Request body keyword and headers: bytes/str sent as they are, anything else as JSON."""
+        if data is None or isinstance(data, (bytes, str)):
+            return {'data': data}, headers
+        return {'data': json.dumps(data)}, dict({'Content-Type': 'application/json'}, **(headers or {}))
+
+    def send_get(self, path, args=None, opts=None, headers=None):
+        return self._send('GET', path, args, opts, headers)
+
+    def send_delete(self, path, args=None, opts=None, headers=None):
+        return self._send('DELETE', path, args, opts, headers)
+
+    def send_post(self, path, args=None, opts=None, data=None, headers=None, retry_unsent=False):
+        body, headers = self._body(data, headers)
+        return self._send('POST', path, args, opts, headers, body, retry_unsent)
+
+    def send_put(self, path, args=None, opts=None, data=None, headers=None, retry_unsent=False):
+        body, headers = self._body(data, headers)
+        return self._send('PUT', path, args, opts, headers, body, retry_unsent)
+
+    def send_post_multipart(self, path, args=None, opts=None, files=None, data=None, headers=None):
+        """POST multipart/form-data: ``data`` items become form fields, ``files`` (requests style) file parts."""
+        items = files.items() if isinstance(files, dict) else (files or [])
+        parts = [(name, (None, value)) for name, value in (data or {}).items()] + list(items)
+        if parts:
+            return self._send('POST', path, args, opts, headers, {'files': parts})
+        body, content_type = encode_multipart_formdata([])
+        return self._send('POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body})
+
+    def send_post_cancelable(self, path, args=None, opts=None, data=None, headers=None):
+        """Start a POST in a thread and return its CancelableRequest handle."""
+        request = CancelableRequest(self)
+        body, headers = self._body(data, headers)
+        request.start(lambda: self._send('POST', path, args, opts, headers, body, session=request.session))
+        return request
+
+    def node_info(self):
+        """``GET /``: ``{"node_version": ..., "cafe_version": ...}``."""
+        response = self.send_get('/')
+        info = _json(response)
+        if not isinstance(info, dict):
+            raise self._error('The answer to GET / is not a JSON object: is api_url a go-textile node?', 'GET',
+                              response.url or self.url('/'), kind='bad_response', status=response.status_code)
+        return info
+
+
+def _json(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class CancelableRequest:
+    """A request running in a thread on its own connection; ``cancel()`` shuts that connection down."""
+
+    def __init__(self, api):
+        self.api = api
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self._connections = []
+        self._outcome = None
+        self._thread = None
+        self.session = requests.Session()
+        for attr in ('headers', 'auth', 'verify', 'cert', 'proxies', 'trust_env'):
+            setattr(self.session, attr, getattr(api.session, attr))
+        adapter = _tracking_adapter(self._track)
+        self.session.mount('http://', adapter)
+        self.session.mount('https://', adapter)
+
+    def _track(self, connection):
+        with self._lock:
+            self._connections.append(connection)
+            cancelled = self.cancelled
+        if cancelled:
+            _shut(connection)
+
+    def start(self, send):
+        def run():
+            try:
+                self._outcome = (True, send())
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                self._outcome = (False, exc)
+            finally:
+                self.session.close()
+        self._thread = threading.Thread(target=run, name='textile-cancelable', daemon=True)
+        self._thread.start()
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def cancel(self):
+        """Abort the request in flight; True when it was still running, False when it had finished."""
+        with self._lock:
+            if self.done():
+                return False
+            self.cancelled = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+        return True
+
+    def result(self, timeout=None):
+        """The ``requests.Response``; raises TextileError (kind ``cancelled`` after a cancel)."""
+        self._thread.join(timeout)
+        if self.cancelled:
+            raise TextileError('The request was cancelled before the node answered; it may or may not have '
+                               'been carried out.', kind='cancelled', method='POST')
+        if self._thread.is_alive():
+            raise TextileError(f'No answer within {timeout} s; the request is still running (cancel() stops it).',
+                               kind='timeout', method='POST')
+        ok, value = self._outcome
+        if ok:
+            return value
+        raise value
+
+
+def _shut(connection):
+    sock = getattr(connection, 'sock', None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    try:
+        connection.close()
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass
+
+
+def _tracking_adapter(track):
+    """An HTTPAdapter whose every connection is handed to ``track`` once it is connected."""
+
+    def tracked(base):
+        class Connection(base):
+            def connect(self):
+                super().connect()
+                track(self)
+        return Connection
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = tracked(HTTPConnection)
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = tracked(HTTPSConnection)
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {'http': Pool, 'https': TLSPool}
+
+    return Adapter()
+
+
+class Tokens:
+    """The Cafe access-token API: ``/api/<version>/tokens``."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def create(self, token=None, store=True):
+        """Mint (``token`` None) or import a token; returns the token text. Only an unsent import is re-sent."""
+        opts = {}
+        if token is not None:
+            token = token.strip()
+            parse_token(token)
+            opts['token'] = token
+        opts['store'] = 'true' if store else 'false'
+        response = self.api.send_post('tokens', opts=opts, retry_unsent=token is not None)
+        created = response.text.strip()
+        try:
+            parse_token(created)
+        except ValueError:
+            raise self.api._error('The answer to POST tokens is not a token: is api_url a go-textile node?', 'POST',
+                                  self.api.url('tokens'), kind='bad_response', status=response.status_code) from None
+        return created
+
+    def list(self):
+        """The raw ``GET /tokens`` answer: base58 of each stored ID + bcrypt hash."""
+        response = self.api.send_get('tokens')
+        entries = _json(response)
+        if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+            raise self.api._error('The answer to GET tokens is not a JSON list of strings: is api_url a go-textile '
+                                  'node?', 'GET', self.api.url('tokens'), kind='bad_response',
+                                  status=response.status_code)
+        return entries
+
+    def validate(self, token):
+        """True when the node accepts the token (200), False on its 401; raises on anything else.
+
+        This puts the token in the URL: go-textile writes it to its log. Prefer a local bcrypt check.
+        """
+        token = token.strip()
+        parse_token(token)
+        try:
+            self.api.send_get(f'tokens/{token}')
+        except TextileError as err:
+            if err.kind == 'invalid_token':
+                return False
+            raise
+        return True
+
+    def remove(self, token):
+        """Remove a token by its ID (its secret never goes into the URL)."""
+        return self.remove_id(token_id(token))
+
+    def remove_id(self, id_hex):
+        """``DELETE tokens/<base58(id + 32 zero bytes)>``; None on 204 (go-textile answers 204 even when absent)."""
+        response = self.api.send_delete(f'tokens/{id_path_segment(id_hex)}')
+        if response.status_code != 204:
+            raise self.api._error(f'Unexpected answer HTTP {response.status_code} to a removal (expected 204).',
+                                  'DELETE', response.url, kind='bad_response', status=response.status_code)

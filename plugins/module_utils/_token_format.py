@@ -1,0 +1,113 @@
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to this collection: it is not part of its public API
+# and may change without notice.
+
+"""The go-textile Cafe token format: base58 (Bitcoin alphabet), IDs, list entries.
+
+A token is base58 of 44 bytes: a 12-byte ID followed by a 32-byte secret. The cafe stores the
+ID as 24 lowercase hex characters. A ``GET /tokens`` entry is base58 of the 12-byte ID
+followed by the 60-byte bcrypt hash of the secret. No I/O and no third-party imports here.
+No error raised here ever contains the value it was given.
+"""
+
+from __future__ import annotations
+
+import binascii
+import collections
+
+ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+TOKEN_BYTES = 44
+ID_BYTES = 12
+SECRET_BYTES = 32
+
+_INDEX = {char: value for value, char in enumerate(ALPHABET)}
+
+ParsedToken = collections.namedtuple('ParsedToken', ['id', 'secret'])
+ListEntry = collections.namedtuple('ListEntry', ['id', 'bcrypt_hash'])
+
+
+class TokenFormatError(ValueError):
+    """A token, ID or list entry is malformed. The message never contains the value."""
+
+
+def b58encode(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet) of ``data``; each leading zero byte becomes ``1``."""
+    data = bytes(data)
+    stripped = data.lstrip(b'\0')
+    number = int.from_bytes(stripped, 'big')
+    digits = []
+    while number:
+        number, rest = divmod(number, 58)
+        digits.append(ALPHABET[rest])
+    return '1' * (len(data) - len(stripped)) + ''.join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """Decode base58 (Bitcoin alphabet); each leading ``1`` becomes a zero byte.
+
+    Raises ValueError, whose text never contains the input.
+    """
+    if not isinstance(text, str):
+        raise ValueError('a base58 value must be a string')
+    if not text:
+        raise ValueError('a base58 value must not be empty')
+    number = 0
+    for position, char in enumerate(text):
+        value = _INDEX.get(char)
+        if value is None:
+            raise ValueError(f'character {position + 1} is not in the base58 alphabet')
+        number = number * 58 + value
+    zeros = len(text) - len(text.lstrip('1'))
+    body = number.to_bytes((number.bit_length() + 7) // 8, 'big') if number else b''
+    return b'\0' * zeros + body
+
+
+def _decode(text, what):
+    if not isinstance(text, str):
+        raise TokenFormatError(f'{what} must be a string')
+    try:
+        return b58decode(text.strip())
+    except ValueError as exc:
+        raise TokenFormatError(f'{what} is not base58: {exc}') from None
+
+
+def parse_token(text) -> ParsedToken:
+    """Split a token into its hex ID and its 32-byte secret; it must decode to exactly 44 bytes."""
+    raw = _decode(text, 'a token')
+    if len(raw) != TOKEN_BYTES:
+        raise TokenFormatError(f'a token must decode to {TOKEN_BYTES} bytes, this one decodes to {len(raw)}')
+    return ParsedToken(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
+
+
+def token_id(text) -> str:
+    """The 24-hex-char ID (lowercase) of a token."""
+    return parse_token(text).id
+
+
+def normalize_id(text) -> str:
+    """A token ID in canonical form: surrounding whitespace stripped, lowercase, 24 hex chars."""
+    if not isinstance(text, str):
+        raise TokenFormatError('a token ID must be a string')
+    value = text.strip().lower()
+    if len(value) != 2 * ID_BYTES or any(char not in '0123456789abcdef' for char in value):
+        raise TokenFormatError(f'a token ID must be {2 * ID_BYTES} hexadecimal characters')
+    return value
+
+
+def parse_list_entry(entry) -> ListEntry:
+    """Decode one element of a ``GET /tokens`` answer into the hex ID and the bcrypt hash (bytes)."""
+    raw = _decode(entry, 'a token list entry')
+    if len(raw) <= ID_BYTES:
+        raise TokenFormatError(f'a token list entry must decode to more than {ID_BYTES} bytes')
+    return ListEntry(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
+
+
+def id_path_segment(id_hex) -> str:
+    """``base58(id_bytes + 32 zero bytes)``: names a token in a URL without its secret.
+
+    go-textile's DELETE reads only the first 12 decoded bytes, so this removes the token.
+    """
+    return b58encode(binascii.unhexlify(normalize_id(id_hex)) + b'\0' * SECRET_BYTES)
