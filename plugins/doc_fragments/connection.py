@@ -1,0 +1,76 @@
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The connection options of every textileio.textile module (textileio.textile.connection)."""
+
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Base URL of the go-textile node API (the local REST API, not the cafe API).
+      - When not set, the value of the environment variable E(TEXTILE_API_URL) on the host that runs the module
+        is used, and without it V(http://127.0.0.1:40600).
+      - An URL with user info (C(user:password@host)) fails; use O(api_username) and O(api_password).
+      - Plain V(http://) to a host that is not loopback, with credentials or tokens, gives a warning.
+    type: str
+    default: http://127.0.0.1:40600
+  api_version:
+    description:
+      - API version path segment; requests go to C(<api_url>/api/<api_version>/tokens).
+    type: str
+    default: v0
+  api_username:
+    description:
+      - User name for HTTP Basic Auth, which go-textile 0.7.2 and later require when the daemon runs with a pin.
+        On go-textile it is the account address (C(P...)).
+      - When not set, the value of the environment variable E(TEXTILE_USERNAME) is used.
+    type: str
+  api_password:
+    description:
+      - Password for HTTP Basic Auth, the daemon pin (C(textile daemon --pin)).
+      - When not set, the value of the environment variable E(TEXTILE_PASSWORD) is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to check the TLS certificate of an V(https://) O(api_url).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A CA bundle (PEM) to check the server certificate with, for example a private CA of a reverse proxy.
+    type: path
+  client_cert:
+    description:
+      - A client certificate (PEM) for mutual TLS with a reverse proxy in front of the API.
+    type: path
+  client_key:
+    description:
+      - The private key (PEM) of O(client_cert), when the certificate file does not hold it.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each request to connect and to answer.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many further attempts a read or a removal gets after a connection error, a read timeout or an
+        HTTP 502, 503 or 504, with exponential backoff (0.5 s, 1 s, 2 s, ...).
+      - An import is re-sent without checking only when the connection was never established; after any other
+        failure the module lists the tokens and retries only when the token is not stored, within the same budget.
+        A mint is never retried.
+    type: int
+    default: 3
+  headers:
+    description:
+      - Extra HTTP headers sent with every request, for example for a reverse proxy.
+      - They may not set C(X-Textile-Args) or C(X-Textile-Opts), nor C(Authorization) when O(api_username) is set.
+    type: dict
+requirements:
+  - requests (Python library, on the host that runs the module)
+"""

@@ -1,0 +1,431 @@
+#!/usr/bin/python
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: textile_cafe_token
+short_description: Declare, remove and mint Textile Cafe access tokens
+version_added: 1.0.0
+description:
+  - Manages the access tokens of a go-textile cafe through the node's local REST API
+    (C(/api/v0/tokens)). Clients need such a token to register with the cafe.
+  - With O(state=present) and O(tokens), makes sure the given tokens are stored (imports the missing ones).
+    With O(exclusive=true) it also removes every stored token that is not declared and not in O(keep_ids).
+  - With O(state=present) and no O(tokens), mints a new token and returns it in RV(token).
+  - With O(state=absent), removes the given O(tokens) and O(ids); a token that is not stored is no change.
+  - Presence is decided by token ID from one list request, so a run that changes nothing makes exactly one
+    HTTP request, whatever the number of tokens. Secrets never go into a URL.
+author:
+  - textileio.textile contributors
+extends_documentation_fragment:
+  - textileio.textile.connection
+  - textileio.textile.attributes
+  - textileio.textile.attributes.diff_full
+options:
+  state:
+    description:
+      - V(present) declares O(tokens), or mints a token when O(tokens) is not given.
+      - V(absent) removes O(tokens) and O(ids).
+    type: str
+    choices: [present, absent]
+    default: present
+  tokens:
+    description:
+      - The tokens to declare (O(state=present)) or to remove (O(state=absent)), each a base58 string that decodes
+        to 44 bytes (a 12-byte ID and a 32-byte secret). Surrounding whitespace is ignored and duplicates are merged;
+        two entries with the same ID and different secrets fail.
+      - An empty list is allowed; it never mints. With O(exclusive=true), V([]) removes every stored token.
+      - >-
+        Not giving O(tokens) with O(state=present) mints a new token. Beware that
+        C(tokens: "{{ x | default(omit) }}") therefore turns a missing variable into a mint; pass a list.
+    type: list
+    elements: str
+    aliases: [token]
+  ids:
+    description:
+      - Token IDs (24 hexadecimal characters, any case) to remove with O(state=absent), so a token can be removed
+        without its secret. The P(textileio.textile.token_id#filter) filter gives the ID of a token.
+    type: list
+    elements: str
+    aliases: [id]
+  exclusive:
+    description:
+      - With O(tokens), remove every stored token that is neither in O(tokens) nor in O(keep_ids).
+      - O(tokens=[]) with O(exclusive=true) removes every stored token.
+    type: bool
+    default: false
+  keep_ids:
+    description:
+      - With O(exclusive=true), stored token IDs to keep although their tokens are not declared, for example when
+        adopting a cafe whose client tokens you do not hold.
+    type: list
+    elements: str
+  verify_secret:
+    description:
+      - With O(tokens), also check the secret of every declared token whose ID is stored, and replace a stored
+        token whose secret differs (remove, then import).
+      - The check is made locally with the C(bcrypt) Python library against the hash in the list answer when
+        C(bcrypt) is installed on the host that runs the module, with no extra request. Without it the module
+        calls the cafe's validate endpoint for each such token, and go-textile then writes that token into its
+        log (C(<repo>/logs/textile.log)); the module warns when this happens.
+    type: bool
+    default: false
+  store:
+    description:
+      - Only for minting (O(state=present) without O(tokens)). When not set, or V(true), the minted token is stored.
+      - V(false) mints a token without storing it, for example to import it on other cafes; this writes nothing,
+        reports no change and also runs in check mode.
+    type: bool
+notes:
+  - The token is returned (in RV(token)) only when the module mints one; declared tokens are never returned.
+  - >-
+    On ansible-core 2.22 and later a minted token is marked as a secret, so Ansible masks it wherever it would be
+    shown. On older cores set C(no_log: true) on a task that mints, and never loop over tokens (loop labels print
+    the items); pass all tokens to one task instead.
+  - Removing a token stops new client registrations with it, but does not cut off clients that have already
+    registered with it (go-textile does not look at the token again when a client refreshes its session).
+  - The go-textile API keeps no token names, dates or usage data; only IDs and bcrypt hashes are stored.
+  - A removal sends only the token ID (padded) in the URL, never the secret.
+  - In check mode the module makes the same read requests as a real run and no others; the return values predict
+    a real run. A stored mint in check mode makes no request and returns no token.
+seealso:
+  - module: textileio.textile.textile_cafe_token_info
+  - plugin: textileio.textile.token_id
+    plugin_type: filter
+requirements:
+  - bcrypt (Python library, optional) to check secrets locally with O(verify_secret)
+"""
+
+EXAMPLES = r"""
+- name: Make sure the client tokens are stored on the cafe
+  textileio.textile.textile_cafe_token:
+    tokens: "{{ cafe_client_tokens }}"
+  no_log: true
+
+- name: Store exactly these tokens; keep one client whose token we do not hold
+  textileio.textile.textile_cafe_token:
+    tokens: "{{ cafe_client_tokens }}"
+    exclusive: true
+    keep_ids:
+      - 3f1c0a9b7d2e4c6f8a0b1c2d
+  no_log: true
+  register: cafe_tokens
+
+- name: Show what changed (IDs only)
+  ansible.builtin.debug:
+    msg: "created {{ cafe_tokens.created_ids }}, removed {{ cafe_tokens.removed_ids }}"
+
+- name: Replace stored tokens whose secret differs from the declared one
+  textileio.textile.textile_cafe_token:
+    tokens: "{{ cafe_client_tokens }}"
+    verify_secret: true
+  no_log: true
+
+- name: Remove a decommissioned client's token by its ID
+  textileio.textile.textile_cafe_token:
+    state: absent
+    ids:
+      - 3f1c0a9b7d2e4c6f8a0b1c2d
+
+- name: Remove tokens by value
+  textileio.textile.textile_cafe_token:
+    state: absent
+    tokens: "{{ retired_client_tokens }}"
+  no_log: true
+
+- name: Remove every token from a cafe
+  textileio.textile.textile_cafe_token:
+    tokens: []
+    exclusive: true
+
+- name: Mint a new token on the cafe (returned once, in new_token.token)
+  textileio.textile.textile_cafe_token:
+    api_url: http://127.0.0.1:40600
+    api_username: "{{ textile_account_address }}"
+    api_password: "{{ textile_pin }}"
+  no_log: true
+  register: new_token
+
+- name: Mint a token without storing it, then import it on every cafe
+  textileio.textile.textile_cafe_token:
+    store: false
+  delegate_to: "{{ groups['textile_cafes'][0] }}"
+  run_once: true
+  no_log: true
+  register: shared_token
+
+- name: Import the shared token
+  textileio.textile.textile_cafe_token:
+    tokens:
+      - "{{ shared_token.token }}"
+  no_log: true
+
+- name: Set the connection once for a whole play
+  hosts: textile_cafes
+  module_defaults:
+    group/textileio.textile.textile:
+      api_username: "{{ textile_account_address }}"
+      api_password: "{{ textile_pin }}"
+  tasks:
+    - name: Remove a token by ID
+      textileio.textile.textile_cafe_token:
+        state: absent
+        id: 3f1c0a9b7d2e4c6f8a0b1c2d
+"""
+
+RETURN = r"""
+ids:
+  description: Every token ID stored on the cafe after the run, sorted (in check mode, what would be stored).
+  returned: success
+  type: list
+  elements: str
+  sample: [3f1c0a9b7d2e4c6f8a0b1c2d, 9a8b7c6d5e4f3a2b1c0d9e8f]
+created_ids:
+  description:
+    - IDs of the tokens this run stored (imports and a stored mint), sorted. A token that another writer stored
+      first is not in it.
+    - Also returned when the module fails, for the work done before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: [9a8b7c6d5e4f3a2b1c0d9e8f]
+removed_ids:
+  description:
+    - IDs of the tokens this run removed, through O(tokens), O(ids) or O(exclusive), sorted.
+    - Also returned when the module fails, for the work done before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+replaced_ids:
+  description:
+    - IDs whose stored secret O(verify_secret) replaced, sorted; they are in neither RV(created_ids) nor RV(removed_ids).
+    - Also returned when the module fails, for the work done before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+token:
+  description:
+    - The minted token. Returned only when the module minted one (not in check mode for a stored mint).
+    - Marked as a secret on ansible-core 2.22 and later; use C(no_log) on the task with older cores.
+  returned: when a token was minted
+  type: str
+  sample: RgUbEwnaifcr6WoM2ZfnnGr9dAf1QtWhdWVChzd6ui55To52F1DRkGsRni4H
+token_id:
+  description: The ID of the minted token.
+  returned: when a token was minted
+  type: str
+  sample: 9a8b7c6d5e4f3a2b1c0d9e8f
+orphaned_ids:
+  description:
+    - When a stored mint failed after its request may have reached the cafe, the IDs that appeared since the
+      first list of the run. Remove them with O(state=absent) and O(ids) if no other writer created them.
+  returned: when a stored mint failed after its request was sent
+  type: list
+  elements: str
+  sample: [9a8b7c6d5e4f3a2b1c0d9e8f]
+"""
+
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
+from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._secrets import mark_secret
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
+from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
+    MINT,
+    REMOVE,
+    PlanError,
+    choose_action,
+    id_diff,
+    is_changed,
+    normalize_ids,
+    normalize_tokens,
+    plan_absent,
+    plan_present,
+)
+
+ARGUMENT_SPEC = dict(
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    tokens=dict(type='list', elements='str', no_log=True, aliases=['token']),
+    ids=dict(type='list', elements='str', aliases=['id']),
+    exclusive=dict(type='bool', default=False),
+    keep_ids=dict(type='list', elements='str'),
+    verify_secret=dict(type='bool', default=False),
+    store=dict(type='bool'),
+)
+
+
+class TokenRun:
+    """One run against one cafe: what it stores, and the work done so far (for reports and failures)."""
+
+    def __init__(self, module):
+        self.module = module
+        self.entries = {}
+        self.before = []
+        self.created_ids, self.removed_ids, self.replaced_ids = [], [], []
+        self.unreplaced_ids = []
+
+    def progress(self):
+        return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
+                    replaced_ids=sorted(self.replaced_ids),
+                    changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
+
+    def fail(self, msg, err=None, **extra):
+        if self.unreplaced_ids:
+            msg = (f"{msg} The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
+                   'secrets and are now missing from the cafe; a re-run restores them.')
+        if err is None:
+            self.module.fail(msg, **self.progress(), **extra)
+        self.module.fail_from_error(err, msg, **self.progress(), **extra)
+
+    def read(self, failed_msg='Listing the tokens failed'):
+        """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash."""
+        try:
+            self.entries = self.module.stored_entries()
+        except TextileError as err:
+            self.fail(failed_msg, err)
+        return sorted(self.entries)
+
+    def mismatched(self, declared):
+        """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
+        try:
+            return [token.id for token in declared
+                    if token.id in self.entries and not self.module.secret_matches(token, self.entries[token.id])]
+        except TextileError as err:
+            self.fail('Checking a token secret failed', err)
+
+    def mint(self, store):
+        """Mint a token (stored or not) and return the module result."""
+        self.module.warn_plain_http()
+        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=store)
+        if store and self.module.check_mode:
+            return self.with_diff(result, self.before + ['(the ID of the minted token)'])
+        try:
+            minted = self.module.tokens.create(store=store)
+        except TextileError as err:
+            if store and err.sent:
+                self.fail_orphaned(err)
+            self.fail('Minting a token failed', err)
+        result['token'] = mark_secret(minted)
+        result['token_id'] = token_id(minted)
+        if store:
+            self.created_ids.append(result['token_id'])
+            result.update(ids=sorted(set(self.before) | {result['token_id']}), created_ids=[result['token_id']])
+        return self.with_diff(result, result['ids'])
+
+    def fail_orphaned(self, err):
+        """A stored mint failed after it may have reached the cafe: never retried; report new IDs."""
+        after = self.read(f'Minting a token failed ({err}); listing the tokens to look for an orphaned token failed')
+        orphaned = sorted(set(after) - set(self.before))
+        hint = (f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
+                'remove them with state=absent and ids.') if orphaned else 'No new ID appeared, so nothing was stored.'
+        self.fail(f'Minting a token failed after the request may have reached the cafe, so it was not retried. {hint}',
+                  err, orphaned_ids=orphaned)
+
+    def apply(self, plan):
+        """Carry out a plan: removals (replacements included), one confirming list, then imports."""
+        for token_id_ in plan.removals:
+            self.remove(token_id_)
+            self.removed_ids.append(token_id_)
+        for token in plan.replacements:
+            self.remove(token.id)
+            self.unreplaced_ids.append(token.id)
+        if plan.removals or plan.replacements:
+            self.confirm_removed(plan.removals + [token.id for token in plan.replacements])
+        for token in plan.replacements:
+            self.store(token)
+            self.unreplaced_ids.remove(token.id)
+            self.replaced_ids.append(token.id)
+        for token in plan.imports:
+            if self.store(token):
+                self.created_ids.append(token.id)
+            self.entries.setdefault(token.id, None)
+
+    def remove(self, token_id_):
+        try:
+            self.module.tokens.remove_id(token_id_)
+        except TextileError as err:
+            self.fail(f'Removing the token with ID {token_id_} failed', err)
+
+    def confirm_removed(self, removed):
+        """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
+        self.read()
+        still = sorted(token_id_ for token_id_ in removed if token_id_ in self.entries)
+        if still:
+            self.removed_ids = [token_id_ for token_id_ in self.removed_ids if token_id_ not in still]
+            self.unreplaced_ids = [token_id_ for token_id_ in self.unreplaced_ids if token_id_ not in still]
+            self.fail(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them.")
+
+    def store(self, token):
+        """Import a token; True when this run stored it, False when another writer had stored it first.
+
+        The client re-sends an import that never reached the cafe. After any other failure the stored IDs decide:
+        present means imported (or, after a 400, stored by another writer); absent means retry within the
+        retries budget, except after a 400, which fails quoting the cafe's answer.
+        """
+        retries = self.module.params['retries']
+        for attempt in range(retries + 1):
+            try:
+                self.module.tokens.create(token=token.text, store=True)
+                return True
+            except TextileError as err:
+                failure = err
+            what = f'Importing {token.where} (ID {token.id}) failed'
+            if not failure.sent:
+                self.fail(what, failure)
+            if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
+                return failure.kind != 'bad_request'
+            if failure.kind == 'bad_request' or attempt == retries:
+                self.fail(f'{what} and the token is not stored', failure)
+            self.module.api.sleep(0.5 * 2 ** attempt)
+        return False  # pragma: no cover
+
+    def report(self, plan):
+        """The module result: the prediction in check mode, the work done otherwise."""
+        if self.module.check_mode:
+            self.created_ids = [token.id for token in plan.imports]
+            self.removed_ids = list(plan.removals)
+            self.replaced_ids = [token.id for token in plan.replacements]
+            ids = plan.ids_after
+        else:
+            ids = sorted(self.entries)
+        return self.with_diff(dict(ids=ids, **self.progress()), ids)
+
+    def with_diff(self, result, after):
+        if self.module._diff:
+            result['diff'] = id_diff(self.before, after, self.replaced_ids)
+        return result
+
+
+def main():
+    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    try:
+        action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
+                               p['verify_secret'], p['store'])
+        declared = normalize_tokens(p['tokens'])
+        ids = normalize_ids(p['ids'], 'ids')
+        keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
+    except PlanError as err:
+        module.fail(str(err), changed=False, created_ids=[], removed_ids=[], replaced_ids=[])
+
+    run = TokenRun(module)
+    run.before = run.read()
+    if action == MINT:
+        module.exit_json(**run.mint(store=p['store'] is not False))
+
+    if action == REMOVE:
+        plan = plan_absent(run.before, declared, ids)
+    else:
+        mismatched = run.mismatched(declared) if p['verify_secret'] else ()
+        plan = plan_present(run.before, declared, p['exclusive'], keep_ids, mismatched)
+    if not module.check_mode:
+        run.apply(plan)
+    module.exit_json(**run.report(plan))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: textile_cafe_token_info
+short_description: Report the access tokens stored on a Textile Cafe
+version_added: 1.0.0
+description:
+  - Lists the IDs of the access tokens a go-textile cafe stores, and the node's versions.
+  - Optionally checks given O(tokens), whether each is stored (by ID) and whether its secret matches the stored one.
+  - Never changes anything.
+  - Makes one list request and one C(GET /) request; without the C(bcrypt) Python library it also calls the
+    validate endpoint once per given token whose ID is stored.
+author:
+  - textileio.textile contributors
+extends_documentation_fragment:
+  - textileio.textile.connection
+  - textileio.textile.attributes
+  - textileio.textile.attributes.diff_none
+options:
+  ids:
+    description:
+      - Only report these token IDs (24 hexadecimal characters, any case). IDs that are not stored are returned
+        in RV(missing_ids).
+    type: list
+    elements: str
+    aliases: [id]
+  tokens:
+    description:
+      - Tokens to check. For each, RV(checked) says whether its ID is stored and whether its secret matches.
+      - The secret is checked locally with C(bcrypt) against the hash in the list answer when C(bcrypt) is installed
+        on the host that runs the module. Without it the module calls the cafe's validate endpoint, and go-textile
+        then writes the token into its log (C(<repo>/logs/textile.log)); the module warns when this happens.
+    type: list
+    elements: str
+    aliases: [token]
+notes:
+  - No token is ever returned, only IDs. The go-textile API keeps no token names, dates or usage data.
+  - A failed C(GET /) leaves RV(node) empty; a failed list request fails the module.
+seealso:
+  - module: textileio.textile.textile_cafe_token
+  - plugin: textileio.textile.token_id
+    plugin_type: filter
+requirements:
+  - bcrypt (Python library, optional) to check O(tokens) locally
+"""
+
+EXAMPLES = r"""
+- name: Gather the token IDs of a cafe
+  textileio.textile.textile_cafe_token_info:
+  register: cafe_tokens
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ cafe_tokens.count }} tokens on go-textile {{ cafe_tokens.node.node_version | default('?') }}: {{ cafe_tokens.tokens | map(attribute='id') }}"
+
+- name: Check that the expected IDs are stored
+  textileio.textile.textile_cafe_token_info:
+    ids: "{{ expected_client_tokens | map('textileio.textile.token_id') }}"
+  no_log: true
+  register: expected
+  failed_when: expected.missing_ids | length > 0
+
+- name: Check whether a token is stored with the right secret
+  textileio.textile.textile_cafe_token_info:
+    tokens:
+      - "{{ vaulted_client_token }}"
+  no_log: true
+  register: check
+
+- name: Report the result
+  ansible.builtin.debug:
+    msg: "stored: {{ check.checked[0].stored }}, valid: {{ check.checked[0].valid }}"
+"""
+
+RETURN = r"""
+tokens:
+  description: One entry per stored token, sorted by ID, only for O(ids) when given. Never a secret or a hash.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The token ID (24 lowercase hexadecimal characters).
+      type: str
+      returned: always
+      sample: 3f1c0a9b7d2e4c6f8a0b1c2d
+count:
+  description: The number of entries in RV(tokens).
+  returned: always
+  type: int
+  sample: 1
+missing_ids:
+  description: The entries of O(ids) that are not stored, sorted; empty without O(ids).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+node:
+  description: The node's versions from C(GET /); empty when that request failed.
+  returned: always
+  type: dict
+  contains:
+    node_version:
+      description: The go-textile version.
+      type: str
+      returned: when C(GET /) answered
+      sample: 0.7.8
+    cafe_version:
+      description: The API version string.
+      type: str
+      returned: when C(GET /) answered
+      sample: v0
+checked:
+  description: For each of O(tokens), in input order, whether it is stored and valid. Never the secret.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The token ID.
+      type: str
+      returned: always
+      sample: 3f1c0a9b7d2e4c6f8a0b1c2d
+    stored:
+      description: Whether a token with this ID is stored.
+      type: bool
+      returned: always
+      sample: true
+    valid:
+      description: Whether the token is stored with this secret, so a client can register with it.
+      type: bool
+      returned: always
+      sample: true
+"""
+
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
+from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
+    PlanError,
+    normalize_ids,
+    normalize_tokens,
+)
+
+ARGUMENT_SPEC = dict(
+    ids=dict(type='list', elements='str', aliases=['id']),
+    tokens=dict(type='list', elements='str', no_log=True, aliases=['token']),
+)
+
+
+def read_node(module):
+    """``GET /``: the node's versions, or an empty dict when that request fails."""
+    try:
+        info = module.api.node_info()
+    except TextileError:
+        return {}
+    return {key: info[key] for key in ('node_version', 'cafe_version') if key in info}
+
+
+def main():
+    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        ids = normalize_ids(module.params['ids'], 'ids')
+        tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
+    except PlanError as err:
+        module.fail_json(msg=str(err))
+
+    try:
+        entries = module.stored_entries()
+    except TextileError as err:
+        module.fail_from_error(err, 'Listing the tokens failed')
+    node = read_node(module)
+    try:
+        checked = [dict(id=token.id, stored=token.id in entries,
+                        valid=token.id in entries and module.secret_matches(token, entries[token.id]))
+                   for token in tokens]
+    except TextileError as err:
+        module.fail_from_error(err, 'Checking a token secret failed')
+
+    shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
+    module.exit_json(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
+                     missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+
+
+if __name__ == '__main__':
+    main()
