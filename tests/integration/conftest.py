@@ -11,13 +11,13 @@
 - ``sim_factory(tls=False, username=None, password=None, bcrypt_cost=4, **options)``: more
   simulators (each stopped after the test); a password is registered as a secret.
 - ``secrets``: the registry every run is scanned against; ``new_token()`` makes and registers a token.
-- ``tls_files``: ``(cert, key)`` of a self-signed certificate for 127.0.0.1 (the cert is its own CA).
+- ``tls_ca``: the simulator's test CA (``ca_cert``, ``server_cert``, ``client_cert``, ...); a TLS simulator
+  (``sim_factory(tls=True)``) serves ``server_cert``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
 
 import pytest
@@ -61,34 +61,35 @@ def run_playbook(tmp_path, collections_path, secrets):
 
 
 @pytest.fixture(scope="session")
-def tls_files(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
-    return cert, key
+def tls_ca(tmp_path_factory):
+    """The simulator's throw-away CA (``ca_cert``, ``server_cert``, ``server_key``, ``client_cert``, ...)."""
+    _simulator()
+    import tlsutil  # pylint: disable=import-error,import-outside-toplevel
+    return tlsutil.make_test_ca(str(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture
 def sim_factory(tmp_path, secrets, request):
     stack = contextlib.ExitStack()
-    counter = [0]
+    started = []
 
     def start(tls=False, username=None, password=None, bcrypt_cost=4, **options):
-        counter[0] += 1
         if tls:
-            cert, key = request.getfixturevalue("tls_files")
-            options.update(tls_cert=str(cert), tls_key=str(key))
+            ca = request.getfixturevalue("tls_ca")
+            options.update(tls_cert=ca.server_cert, tls_key=ca.server_key, cafile=ca.ca_cert)
         if password:
             secrets.add(password)
-        options.setdefault("db", str(tmp_path / ("sim-%d.sqlite" % counter[0])))
-        return stack.enter_context(_simulator().SimProcess(
-            bcrypt_cost=bcrypt_cost, username=username, password=password, **options))
+        options.setdefault("db", str(tmp_path / ("sim-%d.sqlite" % (len(started) + 1))))
+        started.append(stack.enter_context(_simulator().SimProcess(
+            bcrypt_cost=bcrypt_cost, username=username, password=password, **options)))
+        return started[-1]
 
     with stack:
         yield start
+        # Removals must never carry a secret in their URL (go-textile logs every path).
+        leaks = [r["path"] for s in started for r in s.control.requests()
+                 if r["method"] == "DELETE" and r.get("secret_in_path")]
+        assert not leaks, "a DELETE sent a token secret in its path: %s" % leaks
 
 
 @pytest.fixture

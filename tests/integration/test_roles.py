@@ -1,0 +1,230 @@
+# Copyright (c) textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cafe_tokens role and the provision/decommission playbooks, run against two simulated cafes."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import REPO_ROOT, ids_of, token_id
+
+PLAYBOOKS = REPO_ROOT / "playbooks"
+ROLE = "textileio.textile.cafe_tokens : "
+TOKEN_CALLS = (ROLE + "Declare the tokens of cafe_tokens_present",
+               ROLE + "Remove the tokens of cafe_tokens_absent and cafe_tokens_absent_ids")
+SHOW = ROLE + "Show the token IDs this run changed and the IDs stored on the cafe"
+
+
+def fleet(sims, hostvars=None, **group_vars):
+    """A YAML inventory: group textile_cafes with one host cafeN per simulator (textile_api_url set)."""
+    hosts = {}
+    for number, sim in enumerate(sims, 1):
+        name = "cafe%d" % number
+        hosts[name] = {"textile_api_url": sim.url}
+        hosts[name].update((hostvars or {}).get(name, {}))
+    return {"all": {"children": {"textile_cafes": {"hosts": hosts, "vars": group_vars}}}}
+
+
+def fqcn_playbook(name):
+    """A playbook that runs the collection playbook textileio.textile.<name> by its FQCN."""
+    return "- name: Run textileio.textile.%s\n  ansible.builtin.import_playbook: textileio.textile.%s\n" % (
+        name, name)
+
+
+def api_requests(sim, method=None):
+    return [(r["method"], r["path"]) for r in sim.control.requests() if method in (None, r["method"])]
+
+
+def writes(sim):
+    return [r for r in api_requests(sim) if r[0] != "GET"]
+
+
+@pytest.fixture
+def two_cafes(sim_factory):
+    return sim_factory(), sim_factory()
+
+
+@pytest.mark.compat
+def test_provision_declares_fleet_wide_then_reruns_with_one_request_per_cafe(two_cafes, run_playbook, new_token):
+    tokens = [new_token(), new_token()]
+    inventory = fleet(two_cafes, cafe_tokens_present=tokens)
+    first = run_playbook(fqcn_playbook("provision"), inventory=inventory)
+    assert first.changed == 2 and first.failed == 0
+    for host, result in first.host_results(SHOW).items():
+        assert result["msg"]["created_ids"] == ids_of(tokens), host
+        assert result["msg"]["stored_ids"] == ids_of(tokens), host
+    for sim in two_cafes:
+        assert sim.control.state_ids() == ids_of(tokens)
+        sim.control.clear_requests()
+
+    second = run_playbook(fqcn_playbook("provision"), inventory=inventory)
+    assert second.changed == 0 and second.failed == 0
+    assert all(stats["changed"] == 0 for stats in second.recap.values())
+    for sim in two_cafes:
+        assert api_requests(sim) == [("GET", "/api/v0/tokens")]
+    for result in second.host_results(SHOW).values():
+        assert result["msg"]["created_ids"] == [] and result["msg"]["removed_ids"] == []
+
+
+def test_token_tasks_are_no_log_and_ids_are_shown(two_cafes, run_playbook, new_token):
+    token = new_token()
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=fleet(two_cafes[:1], cafe_tokens_present=[token]))
+    declare = result[TOKEN_CALLS[0]]
+    assert declare["censored"].startswith("the output has been hidden")
+    assert token_id(token) in result.stdout  # the following task prints the IDs
+    assert result[SHOW]["msg"]["created_ids"] == [token_id(token)]
+
+
+def test_exclusive_removes_undeclared_tokens_but_keeps_keep_ids(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    declared, kept, stray = new_token(), new_token(), new_token()
+    cafe.control.seed([kept, stray])
+    inventory = fleet([cafe], cafe_tokens_present=[declared], cafe_tokens_exclusive=True,
+                      cafe_tokens_keep_ids=[token_id(kept).upper()])
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
+    assert cafe.control.state_ids() == ids_of([declared, kept])
+    shown = result[SHOW]["msg"]
+    assert shown["created_ids"] == [token_id(declared)]
+    assert shown["removed_ids"] == [token_id(stray)]
+    assert result.changed == 1
+
+
+def test_exclusive_with_no_tokens_empties_the_cafe(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    cafe.control.seed([new_token(), new_token()])
+    run_playbook(PLAYBOOKS / "provision.yml", inventory=fleet([cafe], cafe_tokens_exclusive=True))
+    assert cafe.control.state_ids() == []
+
+
+def test_nothing_declared_makes_no_request(two_cafes, run_playbook):
+    cafe = two_cafes[0]
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=fleet([cafe]))
+    assert result.changed == 0
+    assert api_requests(cafe) == []
+    assert result.recap["cafe1"]["skipped"] >= 2  # both module calls
+
+
+def test_rotation_declares_the_new_token_and_removes_the_old_in_one_run(two_cafes, run_playbook, new_token):
+    old, new = new_token(), new_token()
+    for sim in two_cafes:
+        sim.control.seed([old])
+    result = run_playbook(PLAYBOOKS / "provision.yml",
+                          inventory=fleet(two_cafes, cafe_tokens_present=[new], cafe_tokens_absent=[old]))
+    for sim in two_cafes:
+        assert sim.control.state_ids() == [token_id(new)]
+        # the secret of the removed token never travels in a URL
+        assert all(old not in path for _method, path in api_requests(sim))
+    for shown in result.host_results(SHOW).values():
+        assert shown["msg"]["created_ids"] == [token_id(new)]
+        assert shown["msg"]["removed_ids"] == [token_id(old)]
+
+
+def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    token = new_token()
+    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
+                          inventory=fleet([cafe], cafe_tokens_present=[token],
+                                          cafe_tokens_absent_ids=[" %s " % token_id(token).upper()]))
+    check = result[ROLE + "Check that no token or ID is both declared and removed"]
+    assert check["failed"] is True
+    assert token_id(token) in check["msg"]
+    assert api_requests(cafe) == []
+
+
+def test_a_malformed_token_fails_without_echoing_it(two_cafes, run_playbook, secrets):
+    cafe = two_cafes[0]
+    bad = secrets.add("NotAToken0OIl" * 4)
+    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
+                          inventory=fleet([cafe], cafe_tokens_present=[bad]))
+    assert "not a Textile Cafe token" in result[ROLE + "Report a malformed token without showing it"]["msg"]
+    assert api_requests(cafe) == []
+
+
+def test_wrong_variable_type_is_rejected_by_the_argument_spec(two_cafes, run_playbook):
+    cafe = two_cafes[0]
+    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
+                          inventory=fleet([cafe], cafe_tokens_exclusive="perhaps"))
+    failed = [e for e in result.task_list if e["result"].get("failed")]
+    assert failed and "cafe_tokens_exclusive" in failed[0]["result"]["msg"]
+    assert api_requests(cafe) == []
+
+
+def test_module_failure_is_reported_with_the_ids_task(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    cafe.control.add_fault(method="GET", path="/api/v0/tokens", action="status", status=500, body="db is locked")
+    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
+                          inventory=fleet([cafe], cafe_tokens_present=[new_token()], textile_retries=0))
+    assert result[TOKEN_CALLS[0]]["failed"] is True
+    error = result[SHOW]["msg"]["error"]
+    assert "500" in error or "db is locked" in error
+    assert writes(cafe) == []
+
+
+def test_decommission_by_id_on_every_cafe(two_cafes, run_playbook, new_token):
+    gone, stays = new_token(), new_token()
+    for sim in two_cafes:
+        sim.control.seed([gone, stays])
+    # the inventory still declares both: decommission must not re-declare anything
+    inventory = fleet(two_cafes, cafe_tokens_present=[gone, stays])
+    result = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
+                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    assert result.changed == 2
+    for sim in two_cafes:
+        assert sim.control.state_ids() == [token_id(stays)]
+        assert [m for m, _p in writes(sim)] == ["DELETE"]
+    again = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
+                         extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    assert again.changed == 0
+
+
+def test_decommission_without_anything_to_remove_fails(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    cafe.control.seed([new_token()])
+    result = run_playbook(PLAYBOOKS / "decommission.yml", inventory=fleet([cafe]), expect_rc=2)
+    assert "Nothing to decommission" in result["Check that there is something to decommission"]["msg"]
+    assert api_requests(cafe) == []
+
+
+def test_decommission_all_tokens_of_a_retired_cafe(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    cafe.control.seed([new_token(), new_token()])
+    run_playbook(PLAYBOOKS / "decommission.yml", inventory=fleet([cafe]),
+                 extra_vars={"textile_remove_all_tokens": True})
+    assert cafe.control.state_ids() == []
+
+
+def test_check_mode_writes_nothing_and_predicts(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    token = new_token()
+    result = run_playbook(PLAYBOOKS / "provision.yml", check=True, inventory=fleet([cafe], cafe_tokens_present=[token]))
+    assert result[SHOW]["msg"]["created_ids"] == [token_id(token)]
+    assert cafe.control.state_ids() == [] and writes(cafe) == []
+
+
+def test_role_connection_variables_override_play_module_defaults(two_cafes, run_playbook, new_token):
+    """cafe_tokens_api_* go to the module only when set; play-level module_defaults fill the rest."""
+    first, second = two_cafes
+    token = new_token()
+    playbook = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/textileio.textile.textile:
+      api_url: "%s"
+      retries: 0
+  tasks:
+    - name: Use the play's api_url
+      ansible.builtin.include_role:
+        name: textileio.textile.cafe_tokens
+      vars:
+        cafe_tokens_present: "{{ tokens }}"
+    - name: Use the role's api_url
+      ansible.builtin.include_role:
+        name: textileio.textile.cafe_tokens
+      vars:
+        cafe_tokens_present: "{{ tokens }}"
+        cafe_tokens_api_url: "%s"
+""" % (first.url, second.url)
+    run_playbook(playbook, extra_vars={"tokens": [token]})
+    assert first.control.state_ids() == [token_id(token)]
+    assert second.control.state_ids() == [token_id(token)]
