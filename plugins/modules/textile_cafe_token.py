@@ -342,7 +342,6 @@ class TokenRun:
         for token in plan.imports:
             if self.store(token):
                 self.created_ids.append(token.id)
-            self.entries.setdefault(token.id, None)
 
     def remove(self, token_id_):
         try:
@@ -370,6 +369,7 @@ class TokenRun:
         for attempt in range(retries + 1):
             try:
                 self.module.tokens.create(token=token.text, store=True)
+                self.entries[token.id] = None
                 return True
             except TextileError as err:
                 failure = err

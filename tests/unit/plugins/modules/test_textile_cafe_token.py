@@ -1,0 +1,396 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""textile_cafe_token main() against the in-process simulator: results, request counts, failures, secrets."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+import types
+
+import pytest
+
+from ansible_collections.textileio.textile.plugins.module_utils import _module, _secrets
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, Tokens
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
+from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
+
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import api_requests, assert_no_secret, new_token
+
+
+@pytest.fixture
+def run(run_module, sim):
+    """Run the module against the simulator; every result is checked for leaked secrets."""
+    def call(tokens_used=(), allowed_key=None, **args):
+        result = run_module(module, dict({'api_url': sim.url, 'retries': 0}, **args))
+        assert_no_secret(result, list(tokens_used) + list(args.get('tokens') or []), allowed_key)
+        return result
+    return call
+
+
+def ids(*tokens):
+    return sorted(token_id(token) for token in tokens)
+
+
+class TestDeclare:
+    def test_first_converge_then_noop(self, run, sim):
+        tokens = [new_token() for _ in range(5)]
+        first = run(tokens=tokens)
+        assert first['changed'] is True and not first['failed']
+        assert first['created_ids'] == ids(*tokens) == first['ids'] == sim.ctl.state_ids()
+        assert first['removed_ids'] == [] and first['replaced_ids'] == []
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['POST'] * 5
+        assert all(r['headers']['X-Textile-Opts'].endswith('store=true') for r in api_requests(sim, 'POST'))
+
+        sim.ctl.clear_requests()
+        second = run(tokens=list(reversed(tokens)))
+        assert second['changed'] is False and second['created_ids'] == []
+        assert second['ids'] == ids(*tokens)
+        assert len(api_requests(sim)) == 1
+
+    def test_noop_is_one_request_for_many_tokens(self, run, sim):
+        tokens = [new_token() for _ in range(60)]
+        sim.ctl.seed(tokens)
+        result = run(tokens=tokens, verify_secret=True)
+        assert result['changed'] is False and result['replaced_ids'] == []
+        assert [(r['method'], r['path']) for r in api_requests(sim)] == [('GET', '/api/v0/tokens')]
+
+    def test_already_stored_are_not_created(self, run, sim):
+        stored, fresh = new_token(), new_token()
+        sim.ctl.seed([stored, new_token()])
+        result = run(tokens=[stored, f'  {fresh} '])
+        assert result['created_ids'] == [token_id(fresh)]
+        assert len(api_requests(sim)) == 2
+
+    def test_input_fixtures(self, run, sim):
+        tokens = [new_token(b'\0' + os.urandom(11)), new_token(b'\x01' + os.urandom(11)),
+                  new_token(secret=b'\0' + os.urandom(31))]
+        result = run(tokens=tokens)
+        assert result['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+        assert all(sim.validate_token(token) for token in tokens)
+        assert run(tokens=tokens, verify_secret=True)['changed'] is False
+
+    def test_check_mode_predicts_and_writes_nothing(self, run, sim):
+        keep, extra = new_token(), new_token()
+        sim.ctl.seed([keep, extra])
+        tokens = [keep, new_token(), new_token()]
+        args = dict(tokens=tokens, exclusive=True)
+        predicted = run(_ansible_check_mode=True, _ansible_diff=True, **args)
+        assert [r['method'] for r in api_requests(sim)] == ['GET']
+        assert sim.ctl.state_ids() == ids(keep, extra)
+        sim.ctl.clear_requests()
+        real = run(_ansible_diff=True, **args)
+        for key in ('changed', 'ids', 'created_ids', 'removed_ids', 'replaced_ids', 'diff'):
+            assert predicted[key] == real[key], key
+        assert real['removed_ids'] == ids(extra) and real['ids'] == sim.ctl.state_ids()
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET', 'POST', 'POST']
+
+    def test_exclusive_with_keep_ids_and_confirming_list(self, run, sim):
+        declared, kept, dropped = new_token(), new_token(), new_token()
+        sim.ctl.seed([declared, kept, dropped])
+        result = run(tokens=[declared], exclusive=True, keep_ids=[token_id(kept).upper()])
+        assert result['removed_ids'] == ids(dropped) and result['changed'] is True
+        assert sim.ctl.state_ids() == result['ids'] == ids(declared, kept)
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET']
+        assert not any(r['secret_in_path'] for r in api_requests(sim))
+
+    def test_exclusive_empty_list_removes_all(self, run, sim):
+        tokens = [new_token() for _ in range(3)]
+        sim.ctl.seed(tokens)
+        result = run(tokens=[], exclusive=True, _ansible_diff=True)
+        assert result['removed_ids'] == ids(*tokens) and result['ids'] == [] == sim.ctl.state_ids()
+        assert result['diff'] == {'before': '\n'.join(ids(*tokens)), 'after': ''}
+
+    def test_empty_list_never_mints(self, run, sim):
+        result = run(tokens=[])
+        assert result['changed'] is False and 'token' not in result
+        assert [r['method'] for r in api_requests(sim)] == ['GET']
+
+
+class TestVerifySecret:
+    def test_mismatched_secret_is_replaced(self, run, sim):
+        ident = os.urandom(12)
+        old, new = new_token(ident), new_token(ident)
+        other = new_token()
+        sim.ctl.seed([old, other])
+        result = run(tokens=[new, other], verify_secret=True, _ansible_diff=True, tokens_used=[old])
+        assert result['replaced_ids'] == [ident.hex()] and result['changed'] is True
+        assert result['created_ids'] == [] and result['removed_ids'] == []
+        assert sim.validate_token(new) and not sim.validate_token(old)
+        assert f'{ident.hex()} (secret replaced)' in result['diff']['after'].split('\n')
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET', 'POST']
+
+    def test_without_verify_secret_mismatch_is_ignored(self, run, sim):
+        ident = os.urandom(12)
+        sim.ctl.seed([new_token(ident)])
+        assert run(tokens=[new_token(ident)])['changed'] is False
+
+    def test_without_bcrypt_uses_validate_and_warns(self, run, sim, monkeypatch):
+        monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+        ident = os.urandom(12)
+        good, old, new = new_token(), new_token(ident), new_token(ident)
+        sim.ctl.seed([good, old])
+        result = run(tokens=[good, new, new_token()], verify_secret=True, tokens_used=[old])
+        assert result['replaced_ids'] == [ident.hex()]
+        assert any("go-textile's log" in warning for warning in result['warnings'])
+        methods = [r['method'] for r in api_requests(sim)]
+        assert methods == ['GET', 'GET', 'GET', 'DELETE', 'GET', 'POST', 'POST']
+
+    def test_replacement_import_failure_says_the_id_is_missing(self, run, sim):
+        ident = os.urandom(12)
+        sim.ctl.seed([new_token(ident)])
+        new = new_token(ident)
+        sim.ctl.add_fault(method='POST', path='/api/v0/tokens', action='status', status=500, body='boom')
+        result = run(tokens=[new], verify_secret=True)
+        assert result['failed'] and result['replaced_ids'] == []
+        assert ident.hex() in result['msg'] and 'now missing' in result['msg'] and 'boom' in result['msg']
+        assert sim.ctl.state_ids() == []
+        sim.ctl.clear_faults()
+        assert run(tokens=[new], verify_secret=True)['created_ids'] == [ident.hex()]
+        assert sim.validate_token(new)
+
+
+class TestAbsent:
+    def test_by_token_and_by_id(self, run, sim):
+        a, b, c = new_token(), new_token(), new_token()
+        sim.ctl.seed([a, b, c])
+        result = run(state='absent', tokens=[a, new_token()], ids=[token_id(b).upper(), 'ab' * 12])
+        assert result['removed_ids'] == ids(a, b) == sorted(result['removed_ids'])
+        assert result['ids'] == ids(c) == sim.ctl.state_ids()
+        requests = api_requests(sim)
+        assert [r['method'] for r in requests] == ['GET', 'DELETE', 'DELETE', 'GET']
+        assert not any(r['secret_in_path'] for r in requests)
+
+    def test_absent_things_are_no_change(self, run, sim):
+        sim.ctl.seed([new_token()])
+        result = run(state='absent', tokens=[new_token()], ids=[])
+        assert result['changed'] is False and result['removed_ids'] == []
+        assert len(api_requests(sim)) == 1
+
+    def test_removed_id_still_listed_fails(self, run, sim):
+        token = new_token()
+        sim.ctl.seed([token])
+        sim.ctl.add_fault(method='DELETE', action='status', status=204)
+        result = run(state='absent', ids=[token_id(token)])
+        assert result['failed'] and result['removed_ids'] == []
+        assert token_id(token) in result['msg'] and 'still lists' in result['msg']
+
+    def test_check_mode_removal_makes_only_the_list_request(self, run, sim):
+        token = new_token()
+        sim.ctl.seed([token])
+        result = run(state='absent', tokens=[token], _ansible_check_mode=True)
+        assert result['changed'] is True and result['removed_ids'] == ids(token) and result['ids'] == []
+        assert sim.ctl.state_ids() == ids(token) and len(api_requests(sim)) == 1
+
+
+class TestMint:
+    def test_stored_mint_returns_the_token_once(self, run, sim):
+        existing = new_token()
+        sim.ctl.seed([existing])
+        result = run(allowed_key='token', _ansible_diff=True)
+        token = result['token']
+        assert result['changed'] is True and result['token_id'] == token_id(token)
+        assert result['created_ids'] == [result['token_id']]
+        assert result['ids'] == sorted(ids(existing) + [result['token_id']]) == sim.ctl.state_ids()
+        assert sim.validate_token(token)
+        assert_no_secret(result, [token], allowed_key='token')
+        posts = api_requests(sim, 'POST')
+        assert len(posts) == 1 and posts[0]['headers']['X-Textile-Opts'] == 'store=true'
+
+    def test_unstored_mint_changes_nothing_and_runs_in_check_mode(self, run, sim):
+        result = run(store=False, _ansible_check_mode=True, allowed_key='token')
+        assert result['changed'] is False and result['created_ids'] == []
+        assert sim.ctl.state_ids() == [] and not sim.validate_token(result['token'])
+        assert api_requests(sim, 'POST')[0]['headers']['X-Textile-Opts'] == 'store=false'
+
+    def test_stored_mint_in_check_mode_makes_no_post(self, run, sim):
+        result = run(_ansible_check_mode=True)
+        assert result['changed'] is True and 'token' not in result and 'token_id' not in result
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] and sim.ctl.state_ids() == []
+
+    def test_minted_token_is_marked_secret_on_core_2_22(self, run, sim, monkeypatch):
+        marked = []
+
+        class Secret(str):
+            pass
+
+        def register_secret(value):
+            marked.append(value)
+            return Secret(value)
+
+        stub = types.ModuleType('ansible.module_utils.secrets')
+        stub.register_secret = register_secret
+        monkeypatch.setitem(sys.modules, 'ansible.module_utils.secrets', stub)
+        importlib.reload(_secrets)
+        try:
+            result = run(allowed_key='token')
+        finally:
+            monkeypatch.delitem(sys.modules, 'ansible.module_utils.secrets')
+            importlib.reload(_secrets)
+        assert marked == [result['token']] and isinstance(result['token'], Secret)
+        assert sim.validate_token(result['token'])
+
+    def test_without_secrets_api_the_token_is_plain(self, run):
+        assert not _secrets.HAS_SECRETS_API
+        result = run(store=False, allowed_key='token')
+        assert type(result['token']) is str
+
+    def test_failed_stored_mint_reports_orphaned_ids(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            sim.ctl.seed([new_token()])
+            raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run()
+        assert result['failed'] and result['orphaned_ids'] == sim.ctl.state_ids()
+        assert result['orphaned_ids'][0] in result['msg'] and 'ids' in result['msg']
+        assert len(api_requests(sim, 'GET')) == 2
+
+
+class TestImportFailures:
+    def test_duplicate_answer_is_decided_by_the_list(self, run, sim, monkeypatch):
+        token = new_token()
+        real_create = Tokens.create
+
+        def create(self, token=None, store=True):
+            sim.ctl.seed([token])  # another play stores it first
+            return real_create(self, token, store)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=[token])
+        assert not result['failed'] and result['created_ids'] == [] and result['ids'] == ids(token)
+        assert [r['status'] for r in api_requests(sim)] == [200, 400, 200]
+
+    def test_400_with_id_absent_fails_quoting_the_server(self, run, sim):
+        sim.ctl.add_fault(method='POST', action='status', status=400, body='invalid token format')
+        result = run(tokens=[new_token()], retries=3)
+        assert result['failed'] and 'invalid token format' in result['msg'] and 'tokens[0]' in result['msg']
+        assert len(api_requests(sim, 'POST')) == 1
+
+    def test_sent_failure_with_token_stored_counts_as_imported(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            sim.ctl.seed([token])
+            raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        token = new_token()
+        result = run(tokens=[token])
+        assert not result['failed'] and result['created_ids'] == ids(token)
+
+    def test_sent_failure_with_token_absent_is_retried_within_budget(self, run, sim, monkeypatch):
+        slept = []
+        monkeypatch.setattr(time, 'sleep', slept.append)
+        sim.ctl.add_fault(method='POST', action='status', status=503, count=2)
+        token = new_token()
+        result = run(tokens=[token], retries=2)
+        assert not result['failed'] and result['created_ids'] == ids(token)
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'POST', 'GET', 'POST', 'GET', 'POST']
+        assert slept == [0.5, 1.0]
+
+    def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim):
+        tokens = sorted((new_token() for _ in range(3)), key=token_id)
+        stale = new_token()
+        sim.ctl.seed([stale])
+        sim.ctl.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
+        result = run(tokens=tokens, exclusive=True)
+        assert result['failed'] and result['removed_ids'] == ids(stale)
+        assert result['created_ids'] == []
+        assert ids(stale)[0] in result['msg'] and 'disk full' in result['msg']
+        sim.ctl.clear_faults()
+        again = run(tokens=tokens, exclusive=True)
+        assert again['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+
+    def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
+        tokens = sorted((new_token() for _ in range(2)), key=token_id)
+        real_create = Tokens.create
+        calls = []
+
+        def create(self, token=None, store=True):
+            calls.append(token)
+            if len(calls) == 2:
+                sim.ctl.add_fault(method='GET', action='status', status=500, body='db locked')
+                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            return real_create(self, token, store)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=tokens)
+        assert result['failed'] and result['created_ids'] == ids(tokens[0])
+        assert f'created {token_id(tokens[0])}' in result['msg']
+
+
+class TestInputAndConnection:
+    @pytest.mark.parametrize('args, expected', [
+        (dict(tokens=['good', 'not-a-token']), 'tokens[0]'),
+        (dict(tokens=['GOOD', '']), 'tokens[1]'),
+        (dict(state='absent', ids=['abc']), 'ids[0]'),
+        (dict(tokens=['GOOD'], exclusive=True, keep_ids=['GOOD', 'zz']), 'keep_ids[0]'),
+        (dict(ids=['ab' * 12]), 'ids can only be used with state=absent'),
+        (dict(state='absent', tokens=['GOOD'], exclusive=True), 'exclusive cannot be used with state=absent'),
+        (dict(tokens=['GOOD'], store=True), 'store only applies to minting'),
+        (dict(state='absent'), 'needs tokens, ids'),
+    ])
+    def test_bad_input_fails_before_any_request(self, run, sim, args, expected):
+        good = new_token()
+        args = {key: [good if value == 'GOOD' else value for value in values] if isinstance(values, list) else values
+                for key, values in args.items()}
+        result = run(**args)
+        assert result['failed'] and expected in result['msg']
+        assert result['created_ids'] == result['removed_ids'] == result['replaced_ids'] == []
+        assert api_requests(sim) == []
+
+    def test_a_malformed_token_is_not_echoed(self, run, sim):
+        bad = new_token()[:-3] + '0OI'
+        result = run(tokens=[bad])
+        assert result['failed'] and bad not in result['msg'] and 'tokens[0]' in result['msg']
+
+    def test_conflicting_secrets_name_both_positions(self, run, sim):
+        ident = os.urandom(12)
+        first, second = new_token(ident), new_token(ident)
+        result = run(tokens=[first, new_token(), second])
+        assert 'tokens[0] and tokens[2]' in result['msg'] and api_requests(sim) == []
+
+    def test_wrong_api_version_is_diagnosed(self, run, sim):
+        result = run(api_version='v1')
+        assert result['failed'] and 'version 0.7.8' in result['msg'] and 'api_version' in result['msg']
+        assert [r['path'] for r in api_requests(sim)] == ['/api/v1/tokens', '/']
+
+    def test_not_a_node_api_is_diagnosed(self, run, sim):
+        result = run(api_url=f'{sim.url}/proxy', tokens=[])
+        assert result['failed'] and '40600' in result['msg'] and 'not answer like a go-textile node' in result['msg']
+
+    def test_unreachable_daemon(self, run_module):
+        import socket
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        result = run_module(module, dict(api_url=f'http://127.0.0.1:{port}', retries=0, tokens=[]))
+        assert result['failed'] and 'Connection refused' in result['msg']
+        assert result['created_ids'] == []
+
+    def test_env_fallback_for_api_url(self, run_module, sim, monkeypatch):
+        monkeypatch.setenv('TEXTILE_API_URL', sim.url)
+        token = new_token()
+        result = run_module(module, dict(tokens=[token]))
+        assert result['created_ids'] == ids(token) == sim.ctl.state_ids()
+
+
+class TestBasicAuth:
+    @pytest.fixture
+    def auth_sim(self):
+        from ansible_collections.textileio.textile.tests.simulator.textile_sim import SimControl, SimServer
+        with SimServer(bcrypt_cost=4, username='Paddress', password='pin1234') as server:
+            server.ctl = SimControl(server.url)
+            yield server
+
+    def test_without_credentials_says_basic_auth(self, run_module, auth_sim):
+        result = run_module(module, dict(api_url=auth_sim.url, tokens=[]))
+        assert result['failed'] and 'Basic Auth' in result['msg'] and 'api_username' in result['msg']
+
+    def test_with_credentials_from_the_environment(self, run_module, auth_sim, monkeypatch):
+        monkeypatch.setenv('TEXTILE_USERNAME', 'Paddress')
+        monkeypatch.setenv('TEXTILE_PASSWORD', 'pin1234')
+        token = new_token()
+        result = run_module(module, dict(api_url=auth_sim.url, tokens=[token]))
+        assert result['created_ids'] == ids(token)
+        assert 'pin1234' not in str(result)
