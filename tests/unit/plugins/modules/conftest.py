@@ -5,41 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
-
-class ModuleExit(Exception):
-    """Raised instead of exit_json/fail_json; ``result`` is the raw result, before no_log masking."""
-
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_main
 
 
 @pytest.fixture
 def run_module(monkeypatch):
-    """``run_module(module, args)`` runs ``module.main()`` and returns its raw result.
-
-    The result has ``failed`` and the ``warnings`` the module gave. ``args`` may hold ``_ansible_check_mode`` and
-    ``_ansible_diff``.
-    """
-    def run(module, args):
-        warnings = []
-
-        def exit_json(self, **result):
-            raise ModuleExit(dict(result, failed=False, warnings=warnings))
-
-        def fail_json(self, msg, **result):
-            raise ModuleExit(dict(result, msg=msg, failed=True, warnings=warnings))
-
-        monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-        monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, warning, **kwargs: warnings.append(warning))
-        with patch_module_args(args), pytest.raises(ModuleExit) as info:
-            module.main()
-        return info.value.result
-    return run
+    """``run_module(module, args)`` runs ``module.main()`` and returns its raw result (see helpers.run_main)."""
+    return lambda module, args: run_main(monkeypatch, module.main, args)
 
 
 @pytest.fixture

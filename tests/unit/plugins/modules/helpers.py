@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, b58encode, parse_token
 
 
@@ -29,3 +34,32 @@ def assert_no_secret(result, tokens, allowed_key=None):
                 assert parse_token(token).secret.hex() not in text
             except TokenFormatError:
                 pass
+
+
+class ModuleExit(Exception):
+    """Raised instead of exit_json/fail_json; ``result`` is the raw result, before no_log masking."""
+
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+def run_main(monkeypatch, main, args):
+    """Run a module's ``main`` with ``args`` and return its raw result, with ``failed`` and ``warnings``.
+
+    ``args`` may hold ``_ansible_check_mode`` and ``_ansible_diff``.
+    """
+    warnings = []
+
+    def exit_json(self, **result):
+        raise ModuleExit(dict(result, failed=False, warnings=warnings))
+
+    def fail_json(self, msg, **result):
+        raise ModuleExit(dict(result, msg=msg, failed=True, warnings=warnings))
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, warning, **kwargs: warnings.append(warning))
+    with patch_module_args(args), pytest.raises(ModuleExit) as info:
+        main()
+    return info.value.result
