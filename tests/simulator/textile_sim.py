@@ -330,6 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _respond(self, status: int, body: bytes = b"", content_type: str | None = None, headers=()) -> None:
+        self._status = status
         self.send_response_only(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -341,7 +342,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body and status != 204 and self.command != "HEAD":
             self.wfile.write(body)
-        self._status = status
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
