@@ -253,7 +253,8 @@ class TextileAPI:
 
     def _send_once(self, session, method, url, headers, body):
         try:
-            response = session.request(method, url, headers=headers, timeout=self.timeout,
+            # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
+            response = session.request(method, url, headers=headers, timeout=self.timeout, verify=session.verify,
                                        allow_redirects=False, **body)
         except requests.exceptions.RequestException as exc:
             error = self._exception_error(exc, method, url)

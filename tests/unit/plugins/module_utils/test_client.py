@@ -1,0 +1,415 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Textile client over real HTTP: against the go-textile simulator, and a raw loopback server
+for what the simulator cannot do (hang, capture raw requests, answer like something that is not a node)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ansible_collections.textileio.textile.plugins.module_utils import _client
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Tokens
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
+    b58encode, id_path_segment, parse_list_entry, token_id)
+
+KEY = bytes(range(1, 45))
+TOKEN = b58encode(KEY)  # starts with the ID 0102...0c
+TOKEN_ID = KEY[:12].hex()
+OTHER = b58encode(b'\x00' + bytes(range(150, 193)))
+JSON = 'application/json; charset=utf-8'
+
+
+def api_for(url, **kwargs):
+    """A client whose backoff sleeps are recorded, not slept."""
+    api = TextileAPI(url, **kwargs)
+    api.sleeps = []
+    api.sleep = api.sleeps.append
+    return api
+
+
+def answer(status, body='', content_type='text/plain; charset=utf-8', extra=''):
+    """A raw HTTP/1.1 response for RawServer."""
+    body = body.encode() if isinstance(body, str) else body
+    head = f'HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}'
+    return (head + 'Connection: close\r\n\r\n').encode('latin-1') + body
+
+
+def json_answer(value):
+    return answer(200, json.dumps(value), JSON)
+
+
+def wait_for(condition, limit=5.0):
+    """Poll ``condition`` every 10 ms until it holds or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def assert_no_secret(err, *secrets):
+    for secret in secrets + (TOKEN, OTHER):
+        for text in (str(err), repr(err), err.path or '', err.server_text or ''):
+            assert secret not in text
+
+
+def raises(kind, call, *args, **kwargs):
+    with pytest.raises(TextileError) as exc_info:
+        call(*args, **kwargs)
+    err = exc_info.value
+    assert err.kind == kind, repr(err)
+    assert_no_secret(err)
+    assert '://' not in str(err).replace('(default http://127.0.0.1:40600)', '')
+    return err
+
+
+# URL building and header encoding
+
+
+@pytest.mark.parametrize('api_url, version, path, expected', [
+    ('http://127.0.0.1:40600', 'v0', 'tokens', 'http://127.0.0.1:40600/api/v0/tokens'),
+    ('http://127.0.0.1:40600///', 'v0', 'tokens/', 'http://127.0.0.1:40600/api/v0/tokens'),
+    ('https://cafe.example:8443/textile/', '/v1/', 'tokens/abc', 'https://cafe.example:8443/textile/api/v1/tokens/abc'),
+    ('https://cafe.example/textile', 'v0', '/', 'https://cafe.example/textile/'),
+    ('http://127.0.0.1:40600/', 'v0', '/health/', 'http://127.0.0.1:40600/health'),
+])
+def test_url_building(api_url, version, path, expected):
+    assert TextileAPI(api_url, api_version=version).url(path) == expected
+
+
+@pytest.mark.parametrize('bad', ['127.0.0.1:40600', 'ftp://host', 'http://', ''])
+def test_api_url_must_be_http_or_https(bad):
+    with pytest.raises(ValueError):
+        TextileAPI(bad)
+
+
+def test_header_encoding_is_encode_uri_component_with_comma_and_equals():
+    headers = _client.textile_headers(['a b', 'x,y', 'caf\u00e9', 'A-z_0.~'], {'token': 'v=1,2+3', 'store': True, 'n': False})
+    assert headers == {
+        'X-Textile-Args': 'a%20b,x%2Cy,caf%C3%A9,A-z_0.~',
+        'X-Textile-Opts': 'token=v%3D1%2C2%2B3,store=true,n=false',
+    }
+    assert _client.textile_headers() == {'X-Textile-Args': '', 'X-Textile-Opts': ''}
+
+
+def test_tls_and_auth_settings_reach_the_session():
+    assert TextileAPI(validate_certs=True, ca_path='/ca.pem').session.verify == '/ca.pem'
+    assert TextileAPI(validate_certs=False, ca_path='/ca.pem').session.verify is False
+    assert TextileAPI().session.verify is True
+    assert TextileAPI(client_cert='/c.pem', client_key='/k.pem').session.cert == ('/c.pem', '/k.pem')
+    assert TextileAPI(client_cert='/both.pem').session.cert == '/both.pem'
+    assert TextileAPI(username='P1', password='pin').session.auth == ('P1', 'pin')
+    assert TextileAPI().session.auth is None
+
+
+# What goes on the wire (raw captures)
+
+
+def test_headers_match_the_captured_javascript_requests(raw_server):
+    """textile-cafe-api.md section 8: list, validate, remove send both headers empty; create sends token, store."""
+    server = raw_server(json_answer([]))
+    tokens = Tokens(api_for(server.url))
+    tokens.list()
+    server.answer = answer(200, 'ok')
+    assert tokens.validate(TOKEN) is True
+    server.answer = answer(204, '')
+    tokens.remove(TOKEN)
+    server.answer = answer(201, TOKEN)
+    assert tokens.create(TOKEN, store=True) == TOKEN
+    tokens.create(store=False)
+    seen = [(line, headers['X-Textile-Args'], headers['X-Textile-Opts']) for line, headers, _ in server.requests]
+    assert seen == [
+        ('GET /api/v0/tokens HTTP/1.1', '', ''),
+        (f'GET /api/v0/tokens/{TOKEN} HTTP/1.1', '', ''),
+        (f'DELETE /api/v0/tokens/{id_path_segment(TOKEN_ID)} HTTP/1.1', '', ''),
+        ('POST /api/v0/tokens HTTP/1.1', '', f'token={TOKEN},store=true'),
+        ('POST /api/v0/tokens HTTP/1.1', '', 'store=false'),
+    ]
+    assert all(body == b'' for _, _, body in server.requests)
+
+
+def test_remove_never_puts_the_secret_in_the_url(raw_server):
+    server = raw_server(answer(204, ''))
+    Tokens(api_for(server.url)).remove(TOKEN)
+    Tokens(api_for(server.url)).remove_id(TOKEN_ID.upper())
+    for line, _, _ in server.requests:
+        segment = line.split()[1].rsplit('/', 1)[1]
+        assert segment == id_path_segment(TOKEN_ID) and segment != TOKEN
+        assert token_id(segment) == TOKEN_ID
+
+
+def test_path_prefix_auth_and_extra_headers_on_the_wire(raw_server):
+    server = raw_server(json_answer([]))
+    api = api_for(server.url + '/textile/', username='P1', password='pin', headers={'X-Proxy': 'yes'})
+    Tokens(api).list()
+    line, headers, _ = server.requests[0]
+    assert line == 'GET /textile/api/v0/tokens HTTP/1.1'
+    assert headers['Authorization'] == 'Basic UDE6cGlu'
+    assert headers['X-Proxy'] == 'yes'
+
+
+def test_send_post_and_put_bodies(raw_server):
+    server = raw_server(answer(200, 'ok'))
+    api = api_for(server.url)
+    api.send_post('things', args=['a'], opts={'k': 'v'}, data={'x': [1]})
+    api.send_put('things/1', data=b'raw')
+    (post_line, post_headers, post_body), (put_line, put_headers, put_body) = server.requests
+    assert post_line == 'POST /api/v0/things HTTP/1.1' and json.loads(post_body) == {'x': [1]}
+    assert post_headers['Content-Type'] == 'application/json'
+    assert (post_headers['X-Textile-Args'], post_headers['X-Textile-Opts']) == ('a', 'k=v')
+    assert put_line == 'PUT /api/v0/things/1 HTTP/1.1' and put_body == b'raw'
+    assert (put_headers['X-Textile-Args'], put_headers['X-Textile-Opts']) == ('', '')
+
+
+def test_send_post_multipart_posts_form_data(raw_server):
+    server = raw_server(answer(201, 'done'))
+    api = api_for(server.url)
+    response = api.send_post_multipart('files', args=['t1'], files={'file': ('a.txt', b'hello')}, data={'note': 'n'})
+    assert response.status_code == 201 and response.text == 'done'
+    api.send_post_multipart('files')
+    (_, headers, body), (_, empty_headers, empty_body) = server.requests
+    assert headers['Content-Type'].startswith('multipart/form-data; boundary=')
+    assert b'name="note"\r\n\r\nn\r\n' in body
+    assert b'name="file"; filename="a.txt"' in body and b'hello' in body
+    assert headers['X-Textile-Args'] == 't1'
+    assert empty_headers['Content-Type'].startswith('multipart/form-data; boundary=')
+    assert empty_body.startswith(b'--') and empty_body.endswith(b'--\r\n')
+
+
+# Answers that are not what a node says
+
+
+def test_not_a_node_answers(raw_server):
+    server = raw_server(answer(200, '<html>hello</html>'))
+    api = api_for(server.url)
+    err = raises('bad_response', Tokens(api).list)
+    assert 'not a JSON list' in str(err) and err.server_text is None and 'hello' not in str(err)
+    raises('bad_response', api.node_info)
+    server.answer = json_answer(['entry', 3])
+    raises('bad_response', Tokens(api).list)
+    server.answer = answer(201, 'garbage-body')
+    err = raises('bad_response', Tokens(api).create)
+    assert 'garbage-body' not in str(err) and 'is not a token' in str(err)
+
+
+def test_redirect_is_reported_not_followed(raw_server):
+    server = raw_server(answer(301, '', extra='Location: https://elsewhere/api/v0/tokens\r\n'))
+    err = raises('http', Tokens(api_for(server.url)).list)
+    assert err.status == 301 and 'api_url' in str(err) and 'elsewhere' not in str(err)
+    assert len(server.requests) == 1
+
+
+def test_remove_wants_204(raw_server):
+    server = raw_server(answer(200, 'ok'))
+    err = raises('bad_response', Tokens(api_for(server.url)).remove, TOKEN)
+    assert err.path == f'/api/v0/tokens/{TOKEN_ID}'
+
+
+# Connection-level errors
+
+
+def test_connection_refused(closed_port):
+    api = api_for(f'http://127.0.0.1:{closed_port}', retries=2)
+    err = raises('connection', Tokens(api).list)
+    assert 'is the Textile daemon running' in str(err) and f'127.0.0.1:{closed_port}' in str(err)
+    assert err.sent is False and err.method == 'GET' and err.path == '/api/v0/tokens'
+    assert api.sleeps == [0.5, 1.0] and api.request_count == 0
+
+
+def test_dns_failure():
+    api = api_for('http://textile-cafe.invalid:40600', retries=2)
+    err = raises('dns', Tokens(api).validate, TOKEN)
+    assert 'does not resolve' in str(err) and err.sent is False
+    assert err.path == f'/api/v0/tokens/{TOKEN_ID}'
+    assert api.sleeps == []
+
+
+def test_unsent_import_is_resent_but_a_mint_is_not(closed_port):
+    api = api_for(f'http://127.0.0.1:{closed_port}', retries=3)
+    raises('connection', Tokens(api).create, TOKEN)
+    assert api.sleeps == [0.5, 1.0, 2.0]
+    api.sleeps.clear()
+    raises('connection', Tokens(api).create)
+    assert api.sleeps == []
+
+
+def test_read_timeout(raw_server):
+    server = raw_server(None)
+    api = api_for(server.url, timeout=0.3, retries=1)
+    err = raises('timeout', Tokens(api).list)
+    assert 'within 0.3 s' in str(err) and err.sent is True
+    assert len(server.requests) == 2 and api.request_count == 2 and api.sleeps == [0.5]
+
+
+def test_post_is_not_resent_after_a_read_timeout(raw_server):
+    server = raw_server(None)
+    api = api_for(server.url, timeout=0.3, retries=3)
+    raises('timeout', Tokens(api).create, TOKEN)
+    assert len(server.requests) == 1 and api.sleeps == []
+
+
+# TLS with a generated CA
+
+
+def test_tls_verified_with_ca_path(raw_server, tls_context, test_ca):
+    server = raw_server(json_answer([]), tls_context)
+    assert Tokens(api_for(server.url, ca_path=test_ca['ca'])).list() == []
+
+
+@pytest.mark.filterwarnings('ignore::urllib3.exceptions.InsecureRequestWarning')
+def test_tls_without_verification(raw_server, tls_context):
+    server = raw_server(json_answer([]), tls_context)
+    assert Tokens(api_for(server.url, validate_certs=False)).list() == []
+
+
+@pytest.mark.parametrize('which', ['other_ca', None])
+def test_tls_verification_failure(raw_server, tls_context, test_ca, which):
+    server = raw_server(json_answer([]), tls_context)
+    api = api_for(server.url, ca_path=test_ca[which] if which else None, retries=2)
+    err = raises('tls', Tokens(api).list)
+    assert 'set ca_path' in str(err) and 'validate_certs' in str(err)
+    assert err.sent is False and api.sleeps == [] and server.requests == []
+
+
+def test_https_to_a_plain_http_server(sim):
+    err = raises('tls', Tokens(api_for(sim.url.replace('http:', 'https:'), retries=0)).list)
+    assert 'speaks https' in str(err)
+
+
+# Cancellation
+
+
+def test_cancel_aborts_the_request_in_flight(raw_server):
+    server = raw_server(None)
+    api = api_for(server.url)
+    request = api.send_post_cancelable('tokens', opts={'token': TOKEN, 'store': 'true'})
+    assert wait_for(lambda: server.requests), 'the request never reached the server'
+    assert not server.hung_up.is_set()
+    assert request.cancel() is True
+    assert server.hung_up.wait(5), 'the connection was not closed by cancel()'
+    with pytest.raises(TextileError) as exc_info:
+        request.result(timeout=5)
+    assert exc_info.value.kind == 'cancelled' and 'cancelled' in str(exc_info.value)
+    assert_no_secret(exc_info.value)
+    assert server.requests[0][1]['X-Textile-Opts'] == f'token={TOKEN},store=true'
+    assert request.done()
+
+
+def test_cancelable_request_that_completes(raw_server):
+    server = raw_server(answer(201, 'made'))
+    request = api_for(server.url).send_post_cancelable('things', data='body')
+    response = request.result(timeout=5)
+    assert response.status_code == 201 and response.text == 'made'
+    assert request.cancel() is False
+    assert server.requests[0][2] == b'body'
+
+
+def test_cancelable_result_timeout_while_running(raw_server):
+    server = raw_server(None)
+    request = api_for(server.url).send_post_cancelable('things')
+    with pytest.raises(TextileError) as exc_info:
+        request.result(timeout=0.1)
+    assert exc_info.value.kind == 'timeout'
+    request.cancel()
+    assert server.hung_up.wait(5)
+
+
+# Against the go-textile simulator
+
+
+def test_tokens_lifecycle_against_the_simulator(sim):
+    api = api_for(sim.url)
+    tokens = Tokens(api)
+    assert tokens.list() == []
+    minted = tokens.create()
+    assert [token_id(minted)] == sim.control.state_ids()
+    unstored = tokens.create(store=False)
+    assert token_id(unstored) not in sim.control.state_ids()
+    assert tokens.create(f' {TOKEN}\n') == TOKEN
+    assert sorted(parse_list_entry(entry).id for entry in tokens.list()) == sorted([token_id(minted), TOKEN_ID])
+    assert tokens.validate(TOKEN) is True
+    assert tokens.validate(OTHER) is False
+    assert tokens.validate(unstored) is False
+    assert tokens.remove(TOKEN) is None
+    assert tokens.remove_id(token_id(minted)) is None
+    assert tokens.remove_id(token_id(OTHER)) is None  # go-textile answers 204 for an unknown ID
+    assert sim.control.state_ids() == [] and tokens.list() == []
+    log = sim.control.requests()
+    logged = [(entry['method'], entry['path'], entry['status']) for entry in log]
+    assert ('DELETE', f'/api/v0/tokens/{TOKEN_ID}', 204) in logged
+    assert [entry['method'] for entry in log if entry['secret_in_path']] == ['GET'] * 3  # only the validates
+    assert api.request_count == len(logged)
+
+
+def test_duplicate_import_is_a_bad_request_with_the_server_text(sim):
+    tokens = Tokens(api_for(sim.url))
+    tokens.create(TOKEN)
+    err = raises('bad_request', tokens.create, TOKEN)
+    assert err.status == 400 and 'UNIQUE' in err.server_text and err.server_text in str(err)
+    assert err.method == 'POST' and err.path == '/api/v0/tokens'
+
+
+def test_invalid_token_and_not_found_and_node_info(sim):
+    api = api_for(sim.url)
+    err = raises('invalid_token', api.send_get, f'tokens/{OTHER}')
+    assert err.status == 401 and err.server_text == 'invalid credentials'
+    assert err.path == f'/api/v0/tokens/{token_id(OTHER)}'
+    err = raises('not_found', api.send_get, 'nothing/here')
+    assert err.server_text == '404 page not found' and 'api_version' in str(err)
+    raises('not_found', api.send_put, 'tokens', data={'a': 1})
+    info = api.node_info()
+    assert info['cafe_version'] == 'v0' and info['node_version']
+    assert api.send_get('/health').status_code == 204
+
+
+def test_basic_auth_failure():
+    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
+    with textile_sim.SimServer(bcrypt_cost=4, username='P1', password='pin') as server:
+        err = raises('basic_auth', Tokens(api_for(server.url)).list)
+        assert 'set api_username and api_password' in str(err)
+        err = raises('basic_auth', Tokens(api_for(server.url, username='P1', password='wrong')).list)
+        assert 'check api_username and api_password' in str(err) and 'wrong' not in str(err)
+        tokens = Tokens(api_for(server.url, username='P1', password='pin'))
+        assert tokens.list() == [] and tokens.validate(TOKEN) is False
+
+
+def test_get_is_retried_after_5xx_and_counted_at_the_server(sim):
+    api = api_for(sim.url, retries=3)
+    sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=503, count=2)
+    assert Tokens(api).list() == []
+    statuses = [entry['status'] for entry in sim.control.requests() if entry['path'] == '/api/v0/tokens']
+    assert statuses == [503, 503, 200]
+    assert api.request_count == 3 and api.sleeps == [0.5, 1.0]
+
+
+def test_retries_run_out(sim):
+    api = api_for(sim.url, retries=2)
+    sim.control.add_fault(method='GET', action='status', status=502, body='bad gateway', count=10)
+    err = raises('server_error', Tokens(api).list)
+    assert err.status == 502 and 'bad gateway' in str(err)
+    assert len(sim.control.requests()) == 3 and api.sleeps == [0.5, 1.0]
+
+
+def test_delete_is_retried_after_a_dropped_connection(sim):
+    api = api_for(sim.url, retries=3)
+    sim.control.add_fault(method='DELETE', action='drop', count=1)
+    assert Tokens(api).remove(TOKEN) is None
+    assert api.sleeps == [0.5]
+    assert [entry['method'] for entry in sim.control.requests()].count('DELETE') >= 1
+
+
+def test_post_and_500_are_not_retried(sim):
+    api = api_for(sim.url, retries=3)
+    sim.control.add_fault(method='POST', action='status', status=503, count=1)
+    raises('server_error', Tokens(api).create, TOKEN)
+    sim.control.add_fault(method='GET', action='status', status=500, body='boom', count=1)
+    err = raises('server_error', Tokens(api).list)
+    assert err.server_text == 'boom'
+    assert api.sleeps == [] and len(sim.control.requests()) == 2 and sim.control.state_ids() == []
+
+
+def test_server_text_never_carries_a_token(sim):
+    sim.control.add_fault(method='GET', action='status', status=500, body=f'failed on {TOKEN} and {OTHER}', count=1)
+    err = raises('server_error', Tokens(api_for(sim.url, retries=0)).list)
+    assert TOKEN_ID in err.server_text and token_id(OTHER) in err.server_text
