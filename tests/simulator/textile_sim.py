@@ -189,15 +189,31 @@ def secret_in_path(path: str) -> bool:
 
 
 def redact_opts(header: str | None) -> str | None:
+    """``token=<value>`` shown as ``token=<redacted>`` when the value is long enough to hold a token."""
     if header is None:
         return None
     items = []
     for item in header.split(","):
         key, sep, value = item.partition("=")
-        if sep and key.strip() == "token" and value.strip():
+        if sep and key.strip() == "token" and len(value.strip()) >= 40:
             item = key + "=<redacted>"
         items.append(item)
     return ",".join(items)
+
+
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+def redact_header_lines(headers) -> list:
+    """All request headers in order as ``[name, value]``, credentials and import tokens redacted."""
+    lines = []
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            value = "<redacted>"
+        elif name.lower() == "x-textile-opts":
+            value = redact_opts(value)
+        lines.append([name, redact_text(value)])
+    return lines
 
 
 def redact_text(line: str) -> str:
@@ -484,7 +500,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         try:
             payload = json.loads(body) if body else {}
-            result = sim.control(self.command, path, payload)
+            result = sim.handle_control(self.command, path, payload)
         except (ValueError, TypeError, KeyError) as err:
             self._respond(400, json.dumps({"error": str(err)}).encode(), JSON)
             return
@@ -543,7 +559,8 @@ class _HTTPServer6(_HTTPServer):
 
 
 class SimServer:
-    """The simulator in this process: ``start()``, ``stop()``, ``url``, ``port``, context manager."""
+    """The simulator in this process: ``start()``, ``stop()``, ``url``, ``port``, ``control`` (a
+    ``SimControl``, once started), context manager."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, port_file: str | None = None, db: str | None = None,
                  bcrypt_cost: int = 10, username: str | None = None, password: str | None = None,
@@ -581,6 +598,7 @@ class SimServer:
         self._routes = [(method, pattern.split("/"), handler) for method, pattern, handler in ROUTES]
         self._httpd = None
         self._thread = None
+        self.control = None  # a SimControl once started
 
     # ---- lifecycle
 
@@ -602,6 +620,7 @@ class SimServer:
             with open(partial, "w", encoding="ascii") as handle:
                 handle.write("%d\n" % self.port)
             os.replace(partial, self.port_file)
+        self.control = SimControl(self.url)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="textile-sim", daemon=True)
         self._thread.start()
@@ -663,6 +682,7 @@ class SimServer:
                         "X-Textile-Opts": redact_opts(headers.get("X-Textile-Opts"))},
             "secret_in_path": secret_in_path(path),
             "fault": None,
+            "header_lines": redact_header_lines(headers),
         }
         with self._lock:
             self._requests.append(entry)
@@ -770,13 +790,14 @@ class SimServer:
             self._requests.clear()
             self._faults.clear()
 
-    def control(self, method: str, path: str, payload):
+    def handle_control(self, method: str, path: str, payload):
         """One control call; returns a JSON-able result, 204 for "no content", None for unknown."""
         if (method, path) == ("GET", "/_sim/state"):
             return {"ids": self.state_ids()}
         if (method, path) == ("GET", "/_sim/requests"):
             with self._lock:
-                return [dict(entry, headers=dict(entry["headers"])) for entry in self._requests]
+                return [dict(entry, headers=dict(entry["headers"]), header_lines=list(entry["header_lines"]))
+                        for entry in self._requests]
         if (method, path) == ("DELETE", "/_sim/requests"):
             with self._lock:
                 self._requests.clear()

@@ -31,7 +31,7 @@ class Sim:
     def __init__(self, server):
         self.server = server
         self.url = server.url
-        self.control = sim_module.SimControl(server.url)
+        self.control = server.control
 
     def call(self, method, path, opts=None, **kwargs):
         headers = kwargs.pop("headers", {})

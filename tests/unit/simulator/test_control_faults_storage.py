@@ -350,3 +350,23 @@ def test_ipv6_loopback(sim_factory):
         pytest.skip("no IPv6 loopback here")
     assert sim.url.startswith("http://[::1]:")
     assert sim.call("GET", "/health").status_code == 204
+
+
+def test_short_import_values_are_logged_verbatim_and_credentials_never(sim_factory):
+    sim = sim_factory(username="P1", password="pin-1234")
+    sim.create("token=abc,store=true", auth=("P1", "pin-1234"))
+    (entry,) = sim.control.requests()
+    assert entry["headers"]["X-Textile-Opts"] == "token=abc,store=true"  # too short to be a token
+    lines = dict(entry["header_lines"])
+    assert lines["Authorization"] == "<redacted>"
+    assert lines["X-Textile-Opts"] == "token=abc,store=true"
+    assert "pin-1234" not in repr(sim.control.requests()) and "pin-1234" not in "\n".join(sim.server.log_lines)
+
+
+def test_server_exposes_a_control_client_once_started():
+    server = sim_module.SimServer(bcrypt_cost=4)
+    assert server.control is None
+    with server:
+        assert isinstance(server.control, sim_module.SimControl)
+        assert server.control.url == server.url
+        assert server.control.state_ids() == []
