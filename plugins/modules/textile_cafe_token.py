@@ -19,7 +19,7 @@ description:
   - Presence is decided by token ID from one list request, so a run that changes nothing makes exactly one
     HTTP request, whatever the number of tokens. Secrets never go into a URL.
 author:
-  - textileio.textile contributors
+  - textileio.textile maintainers (@textileio)
 extends_documentation_fragment:
   - textileio.textile.connection
   - textileio.textile.attributes

@@ -16,7 +16,7 @@ description:
   - Makes one list request and one C(GET /) request; without the C(bcrypt) Python library it also calls the
     validate endpoint once per given token whose ID is stored.
 author:
-  - textileio.textile contributors
+  - textileio.textile maintainers (@textileio)
 extends_documentation_fragment:
   - textileio.textile.connection
   - textileio.textile.attributes

@@ -32,7 +32,7 @@ def ids_of(tokens):
     return [t.id for t in tokens]
 
 
-A, B, C = (token() for _ in range(3))
+A, B, C = (token() for index in range(3))
 A_ID, B_ID, C_ID = (t.id for t in normalize_tokens([A, B, C]))
 OTHER = 'ffeeddccbbaa998877665544'
 

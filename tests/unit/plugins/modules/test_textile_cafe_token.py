@@ -35,7 +35,7 @@ def ids(*tokens):
 
 class TestDeclare:
     def test_first_converge_then_noop(self, run, sim):
-        tokens = [new_token() for _ in range(5)]
+        tokens = [new_token() for index in range(5)]
         first = run(tokens=tokens)
         assert first['changed'] is True and not first['failed']
         assert first['created_ids'] == ids(*tokens) == first['ids'] == sim.ctl.state_ids()
@@ -50,7 +50,7 @@ class TestDeclare:
         assert len(api_requests(sim)) == 1
 
     def test_noop_is_one_request_for_many_tokens(self, run, sim):
-        tokens = [new_token() for _ in range(60)]
+        tokens = [new_token() for index in range(60)]
         sim.ctl.seed(tokens)
         result = run(tokens=tokens, verify_secret=True)
         assert result['changed'] is False and result['replaced_ids'] == []
@@ -96,7 +96,7 @@ class TestDeclare:
         assert not any(r['secret_in_path'] for r in api_requests(sim))
 
     def test_exclusive_empty_list_removes_all(self, run, sim):
-        tokens = [new_token() for _ in range(3)]
+        tokens = [new_token() for index in range(3)]
         sim.ctl.seed(tokens)
         result = run(tokens=[], exclusive=True, _ansible_diff=True)
         assert result['removed_ids'] == ids(*tokens) and result['ids'] == [] == sim.ctl.state_ids()
@@ -234,7 +234,7 @@ class TestMint:
     def test_without_secrets_api_the_token_is_plain(self, run):
         assert not _secrets.HAS_SECRETS_API
         result = run(store=False, allowed_key='token')
-        assert type(result['token']) is str
+        assert result['token'].__class__ is str
 
     def test_failed_stored_mint_reports_orphaned_ids(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
@@ -289,7 +289,7 @@ class TestImportFailures:
         assert slept == [0.5, 1.0]
 
     def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim):
-        tokens = sorted((new_token() for _ in range(3)), key=token_id)
+        tokens = sorted((new_token() for index in range(3)), key=token_id)
         stale = new_token()
         sim.ctl.seed([stale])
         sim.ctl.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
@@ -302,7 +302,7 @@ class TestImportFailures:
         assert again['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
 
     def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
-        tokens = sorted((new_token() for _ in range(2)), key=token_id)
+        tokens = sorted((new_token() for index in range(2)), key=token_id)
         real_create = Tokens.create
         calls = []
 

@@ -28,7 +28,7 @@ def run(run_module, sim):
 
 
 def test_reports_ids_count_and_node(run, sim):
-    tokens = [new_token() for _ in range(4)]
+    tokens = [new_token() for index in range(4)]
     sim.ctl.seed(tokens)
     result = run(_ansible_check_mode=True)
     assert result['tokens'] == [{'id': i} for i in sorted(map(token_id, tokens))]
