@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import ipaddress
 import socket
@@ -21,11 +22,14 @@ def sim():
         yield types.SimpleNamespace(server=server, url=server.url, control=textile_sim.SimControl(server.url))
 
 
+Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
+
+
 class RawServer:
     """A loopback HTTP/1.1 server that records each raw request and sends a canned answer.
 
     ``answer`` is the raw response (bytes), or None to never answer and wait for the client to hang up.
-    With an ``ssl.SSLContext`` it serves https. ``requests`` holds ``(request_line, headers, body)``;
+    With an ``ssl.SSLContext`` it serves https. ``requests`` holds a ``Request`` for each request;
     ``hung_up`` is set when a client closed a connection that was never answered.
     """
 
@@ -44,7 +48,7 @@ class RawServer:
     def _accept(self):
         while True:
             try:
-                conn, _ = self.listener.accept()
+                conn = self.listener.accept()[0]
             except OSError:
                 return
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
@@ -67,7 +71,7 @@ class RawServer:
             length = int(headers.get('Content-Length', 0))
             while len(body) < length:
                 body += conn.recv(65536)
-            self.requests.append((lines[0], headers, body))
+            self.requests.append(Request(lines[0], headers, body))
             if self.answer is None:
                 while conn.recv(65536):
                     pass
@@ -152,7 +156,7 @@ def test_ca(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp('tls')
     files = {}
-    ca_key, other_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca_key, other_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
     certs = {
         'ca': _certificate('textile test CA', 'textile test CA', ca_key, ca_key.public_key(), True),
         'other_ca': _certificate('unrelated CA', 'unrelated CA', other_key, other_key.public_key(), True),

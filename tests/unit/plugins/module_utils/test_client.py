@@ -118,7 +118,7 @@ def test_headers_match_the_captured_javascript_requests(raw_server):
     server.answer = answer(201, TOKEN)
     assert tokens.create(TOKEN, store=True) == TOKEN
     tokens.create(store=False)
-    seen = [(line, headers['X-Textile-Args'], headers['X-Textile-Opts']) for line, headers, _ in server.requests]
+    seen = [(seen.line, seen.headers['X-Textile-Args'], seen.headers['X-Textile-Opts']) for seen in server.requests]
     assert seen == [
         ('GET /api/v0/tokens HTTP/1.1', '', ''),
         (f'GET /api/v0/tokens/{TOKEN} HTTP/1.1', '', ''),
@@ -126,15 +126,15 @@ def test_headers_match_the_captured_javascript_requests(raw_server):
         ('POST /api/v0/tokens HTTP/1.1', '', f'token={TOKEN},store=true'),
         ('POST /api/v0/tokens HTTP/1.1', '', 'store=false'),
     ]
-    assert all(body == b'' for _, _, body in server.requests)
+    assert all(seen.body == b'' for seen in server.requests)
 
 
 def test_remove_never_puts_the_secret_in_the_url(raw_server):
     server = raw_server(answer(204, ''))
     Tokens(api_for(server.url)).remove(TOKEN)
     Tokens(api_for(server.url)).remove_id(TOKEN_ID.upper())
-    for line, _, _ in server.requests:
-        segment = line.split()[1].rsplit('/', 1)[1]
+    for seen in server.requests:
+        segment = seen.line.split()[1].rsplit('/', 1)[1]
         assert segment == id_path_segment(TOKEN_ID) and segment != TOKEN
         assert token_id(segment) == TOKEN_ID
 
@@ -143,10 +143,10 @@ def test_path_prefix_auth_and_extra_headers_on_the_wire(raw_server):
     server = raw_server(json_answer([]))
     api = api_for(server.url + '/textile/', username='P1', password='pin', headers={'X-Proxy': 'yes'})
     Tokens(api).list()
-    line, headers, _ = server.requests[0]
-    assert line == 'GET /textile/api/v0/tokens HTTP/1.1'
-    assert headers['Authorization'] == 'Basic UDE6cGlu'
-    assert headers['X-Proxy'] == 'yes'
+    seen = server.requests[0]
+    assert seen.line == 'GET /textile/api/v0/tokens HTTP/1.1'
+    assert seen.headers['Authorization'] == 'Basic UDE6cGlu'
+    assert seen.headers['X-Proxy'] == 'yes'
 
 
 def test_send_post_and_put_bodies(raw_server):
@@ -168,7 +168,8 @@ def test_send_post_multipart_posts_form_data(raw_server):
     response = api.send_post_multipart('files', args=['t1'], files={'file': ('a.txt', b'hello')}, data={'note': 'n'})
     assert response.status_code == 201 and response.text == 'done'
     api.send_post_multipart('files')
-    (_, headers, body), (_, empty_headers, empty_body) = server.requests
+    headers, body = server.requests[0].headers, server.requests[0].body
+    empty_headers, empty_body = server.requests[1].headers, server.requests[1].body
     assert headers['Content-Type'].startswith('multipart/form-data; boundary=')
     assert b'name="note"\r\n\r\nn\r\n' in body
     assert b'name="file"; filename="a.txt"' in body and b'hello' in body
@@ -292,7 +293,7 @@ def test_cancel_aborts_the_request_in_flight(raw_server):
         request.result(timeout=5)
     assert exc_info.value.kind == 'cancelled' and 'cancelled' in str(exc_info.value)
     assert_no_secret(exc_info.value)
-    assert server.requests[0][1]['X-Textile-Opts'] == f'token={TOKEN},store=true'
+    assert server.requests[0].headers['X-Textile-Opts'] == f'token={TOKEN},store=true'
     assert request.done()
 
 
@@ -302,7 +303,7 @@ def test_cancelable_request_that_completes(raw_server):
     response = request.result(timeout=5)
     assert response.status_code == 201 and response.text == 'made'
     assert request.cancel() is False
-    assert server.requests[0][2] == b'body'
+    assert server.requests[0].body == b'body'
 
 
 def test_cancelable_result_timeout_while_running(raw_server):
