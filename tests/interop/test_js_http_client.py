@@ -55,6 +55,10 @@ def drive(url, *steps):
     return output["results"], output["unhandled"]
 
 
+def drive_results(url, *steps):
+    return drive(url, *steps)[0]
+
+
 def step(call, *args):
     return {"call": call, "args": list(args)}
 
@@ -94,14 +98,14 @@ def test_create_posts_with_a_trailing_slash_follows_the_307_and_sends_the_captur
     ({"store": "true"}, "store=true", True),
 ])
 def test_create_options_become_the_captured_opts_header(sim, options, sent, stored):
-    (result,), _ = drive(sim.url, step("create", *([options] if options is not None else [])))
+    (result,) = drive_results(sim.url, step("create", *([options] if options is not None else [])))
     assert result["ok"]
     assert [e[3] for e in wire(sim)] == [{"X-Textile-Args": "", "X-Textile-Opts": sent}] * 2
     assert sim.control.state_ids() == ([tid(result["value"])] if stored else [])
 
 
 def test_create_with_a_bad_token_rejects_with_the_400(sim):
-    (result,), _ = drive(sim.url, step("create", {"token": "abc", "store": "true"}))
+    (result,) = drive_results(sim.url, step("create", {"token": "abc", "store": "true"}))
     assert not result["ok"]
     assert (result["status"], result["data"]) == (400, "invalid token format")
     assert wire(sim)[-1][3] == {"X-Textile-Args": "", "X-Textile-Opts": "token=abc,store=true"}
@@ -109,34 +113,34 @@ def test_create_with_a_bad_token_rejects_with_the_400(sim):
 
 def test_import_through_the_npm_client(sim):
     token = python_tokens(sim.url).create(store=False)
-    (result,), _ = drive(sim.url, step("create", {"token": token, "store": "true"}))
+    (result,) = drive_results(sim.url, step("create", {"token": token, "store": "true"}))
     assert result["ok"] and result["value"] == token
     assert sim.control.state_ids() == [tid(token)]
 
 
 def test_list_returns_the_raw_array(sim):
-    stored = [python_tokens(sim.url).create() for _ in range(2)]
-    (result,), _ = drive(sim.url, step("list"))
+    stored = [python_tokens(sim.url).create() for _i in range(2)]
+    (result,) = drive_results(sim.url, step("list"))
     assert result["ok"]
     assert sorted(token_format.parse_list_entry(entry).id for entry in result["value"]) == sorted(map(tid, stored))
     assert wire(sim)[-1] == ("GET", "/api/v0/tokens", 200, EMPTY)
 
 
 def test_list_of_an_empty_cafe_is_an_empty_array(sim):
-    (result,), _ = drive(sim.url, step("list"))
+    (result,) = drive_results(sim.url, step("list"))
     assert result == {"call": "list", "ok": True, "value": []}
 
 
 def test_validate_resolves_ok_and_rejects_on_401(sim):
     token = python_tokens(sim.url).create()
     unknown = token_format.b58encode(os.urandom(44))
-    (valid, invalid, malformed), _ = drive(sim.url, step("validate", token), step("validate", unknown),
+    (valid, invalid, malformed) = drive_results(sim.url, step("validate", token), step("validate", unknown),
                                            step("validate", "abc"))
     assert valid == {"call": "validate", "ok": True, "value": "ok"}
     for result in (invalid, malformed):
         assert not result["ok"] and (result["status"], result["data"]) == (401, "invalid credentials")
-    assert [(e[0], e[2], e[3]) for e in wire(sim)[-3:]] == [("GET", 200, EMPTY), ("GET", 401, EMPTY),
-                                                             ("GET", 401, EMPTY)]
+    expected = [("GET", 200, EMPTY), ("GET", 401, EMPTY), ("GET", 401, EMPTY)]
+    assert [(e[0], e[2], e[3]) for e in wire(sim)[-3:]] == expected
     assert wire(sim)[-3][1] == "/api/v0/tokens/" + tid(token)  # the log shows the ID, not the token
 
 
@@ -178,12 +182,12 @@ def test_the_whole_flow_against_a_simulator_process():
 
 
 def test_a_token_created_by_the_npm_client_is_seen_by_ours(sim):
-    (created,), _ = drive(sim.url, step("create", {"store": True}))
+    (created,) = drive_results(sim.url, step("create", {"store": True}))
     ours = python_tokens(sim.url)
     assert [token_format.parse_list_entry(entry).id for entry in ours.list()] == [tid(created["value"])]
     assert ours.validate(created["value"]) is True
     ours.remove(created["value"])
-    (after,), _ = drive(sim.url, step("list"))
+    (after,) = drive_results(sim.url, step("list"))
     assert after["value"] == []
 
 
@@ -192,7 +196,7 @@ def test_a_token_created_by_ours_validates_for_the_npm_client(sim):
     token = ours.create()
     imported = token_format.b58encode(os.urandom(44))
     assert ours.create(token=imported) == imported
-    (valid, valid_imported, listed), _ = drive(sim.url, step("validate", token), step("validate", imported),
+    (valid, valid_imported, listed) = drive_results(sim.url, step("validate", token), step("validate", imported),
                                                step("list"))
     assert (valid["value"], valid_imported["value"]) == ("ok", "ok")
     assert sorted(token_format.parse_list_entry(entry).id for entry in listed["value"]) == sorted(

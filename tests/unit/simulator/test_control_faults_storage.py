@@ -21,7 +21,7 @@ from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers impor
 
 
 def test_state_lists_sorted_ids_and_seed_stores_validating_tokens(sim):
-    keys = [new_key() for _ in range(3)]
+    keys = [new_key() for _i in range(3)]
     ids = sim.control.seed([b58(key) for key in keys])
     assert ids == [key[:12].hex() for key in keys]
     assert sim.control.state_ids() == sorted(ids)
@@ -99,7 +99,7 @@ def test_status_fault_for_the_next_n_matching_requests(sim):
     sim.control.add_fault(action="status", status=503, body="busy", count=2, method="GET", path="/api/v0/tokens")
     assert sim.call("GET", "/").status_code == 200  # other path: not faulted
     assert sim.create().status_code == 201  # other method: not faulted
-    answers = [sim.call("GET", "/api/v0/tokens") for _ in range(3)]
+    answers = [sim.call("GET", "/api/v0/tokens") for _i in range(3)]
     assert [(a.status_code, a.text) for a in answers[:2]] == [(503, "busy")] * 2
     assert answers[0].headers["Content-Type"] == "text/plain; charset=utf-8"
     assert answers[2].status_code == 200
@@ -147,24 +147,24 @@ def test_delay_fault_makes_a_short_client_timeout_expire_then_answers_normally(s
 
 def test_unlimited_fault_applies_until_cleared(sim):
     sim.control.add_fault(action="status", status=500, body="boom")
-    assert [sim.call("GET", "/health").status_code for _ in range(3)] == [500] * 3
+    assert [sim.call("GET", "/health").status_code for _i in range(3)] == [500] * 3
     sim.control.clear_faults()
     assert sim.call("GET", "/health").status_code == 204
 
 
 def test_rate_fault_hits_a_seeded_fraction(sim):
     sim.control.add_fault(action="status", status=503, rate=0.5, seed=7)
-    statuses = [sim.call("GET", "/health").status_code for _ in range(40)]
+    statuses = [sim.call("GET", "/health").status_code for _i in range(40)]
     assert 0 < statuses.count(503) < 40
     assert set(statuses) == {503, 204}
     sim.control.clear_faults()
     sim.control.add_fault(action="status", status=503, rate=0.0)
-    assert {sim.call("GET", "/health").status_code for _ in range(10)} == {204}
+    assert {sim.call("GET", "/health").status_code for _i in range(10)} == {204}
 
 
 def test_rate_and_count_together_cap_the_faults(sim):
     sim.control.add_fault(action="status", status=503, rate=0.9, seed=1, count=2)
-    statuses = [sim.call("GET", "/health").status_code for _ in range(20)]
+    statuses = [sim.call("GET", "/health").status_code for _i in range(20)]
     assert statuses.count(503) == 2
 
 
