@@ -1,0 +1,73 @@
+# Copyright (c) textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection as users get it: built tarball (roles, playbooks, EE metadata), installed, run by FQCN."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import REPO_ROOT, token_id
+from test_roles import fleet, fqcn_playbook
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The collection built into a tarball and installed from it: (tarball, collections path)."""
+    base = tmp_path_factory.mktemp("packaged")
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(base)],
+                   check=True, capture_output=True, text=True)
+    tarball = next(base.glob("textileio-textile-*.tar.gz"))
+    path = base / "collections"
+    # --force: a copy found on sys.path (PYTHONPATH of the test run) must not count as installed
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(path), str(tarball)],
+                   check=True, capture_output=True, text=True)
+    assert (path / "ansible_collections" / "textileio" / "textile" / "MANIFEST.json").is_file()
+    return tarball, path
+
+
+def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):
+    tarball, _path = installed
+    with tarfile.open(tarball) as archive:
+        names = set(archive.getnames())
+        ee = yaml.safe_load(archive.extractfile("meta/execution-environment.yml"))
+        python_deps = archive.extractfile(ee["dependencies"]["python"]).read().decode()
+        assert ee["dependencies"]["system"] in names
+    for name in ("playbooks/provision.yml", "playbooks/decommission.yml", "playbooks/report.yml",
+                 "roles/cafe_tokens/meta/argument_specs.yml", "roles/cafe_token_report/templates/report.html.j2"):
+        assert name in names
+    assert "requests" in python_deps
+    assert not [n for n in names if n.startswith(("scripts/", "textile-cafe-report"))]
+
+
+def test_installed_collection_provisions_and_reports_by_fqcn(installed, sim_factory, run_playbook, new_token):
+    _tarball, path = installed
+    cafe = sim_factory()
+    token = new_token()
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(path)}
+    inventory = fleet([cafe], cafe_tokens_present=[token])
+    provision = run_playbook(fqcn_playbook("provision"), inventory=inventory, env=env)
+    assert provision.changed == 1 and cafe.control.state_ids() == [token_id(token)]
+    report = run_playbook(fqcn_playbook("report"), inventory=inventory, env=env)
+    assert (report.run_dir / "work" / "textile-cafe-report" / "textile-cafe-report.html").is_file()
+    assert not list(path.rglob("textile-cafe-report*"))  # never inside the installed collection
+    assert str(path) in report.stdout  # the roles really came from the installed copy
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ansible_builder") is None,
+                    reason="ansible-builder is not installed (pip install ansible-builder)")
+def test_ansible_builder_finds_the_collection_dependencies(installed):
+    _tarball, path = installed
+    found = subprocess.run([sys.executable, "-m", "ansible_builder", "introspect", "--sanitize", str(path)],
+                           check=True, capture_output=True, text=True).stdout
+    deps = yaml.safe_load(found.split("---", 1)[1])
+    assert any(line.startswith("requests") for line in deps["python"])
+    assert any(line.startswith("ca-certificates") for line in deps["system"])
