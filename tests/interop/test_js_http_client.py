@@ -134,8 +134,8 @@ def test_list_of_an_empty_cafe_is_an_empty_array(sim):
 def test_validate_resolves_ok_and_rejects_on_401(sim):
     token = python_tokens(sim.url).create()
     unknown = token_format.b58encode(os.urandom(44))
-    (valid, invalid, malformed) = drive_results(sim.url, step("validate", token), step("validate", unknown),
-                                           step("validate", "abc"))
+    steps = [step("validate", token), step("validate", unknown), step("validate", "abc")]
+    (valid, invalid, malformed) = drive_results(sim.url, *steps)
     assert valid == {"call": "validate", "ok": True, "value": "ok"}
     for result in (invalid, malformed):
         assert not result["ok"] and (result["status"], result["data"]) == (401, "invalid credentials")
@@ -196,8 +196,8 @@ def test_a_token_created_by_ours_validates_for_the_npm_client(sim):
     token = ours.create()
     imported = token_format.b58encode(os.urandom(44))
     assert ours.create(token=imported) == imported
-    (valid, valid_imported, listed) = drive_results(sim.url, step("validate", token), step("validate", imported),
-                                               step("list"))
+    steps = [step("validate", token), step("validate", imported), step("list")]
+    (valid, valid_imported, listed) = drive_results(sim.url, *steps)
     assert (valid["value"], valid_imported["value"]) == ("ok", "ok")
     assert sorted(token_format.parse_list_entry(entry).id for entry in listed["value"]) == sorted(
         [tid(token), tid(imported)])
