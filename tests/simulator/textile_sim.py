@@ -901,7 +901,7 @@ class SimProcess:
         self.tls = bool(options.get("tls_cert"))
         with open(self._log_path, "wb") as log:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
-                [sys.executable, os.path.abspath(__file__)] + _command_line(options),
+                [sys.executable, os.path.abspath(__file__), "--exit-with-parent"] + _command_line(options),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             self.port = self._wait_for_port(startup_timeout)
@@ -967,6 +967,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve https")
     parser.add_argument("--tls-key", help="PEM private key")
     parser.add_argument("--node-version", default=DEFAULT_NODE_VERSION)
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the parent process goes away (used by SimProcess, so no simulator outlives its test)")
     args = parser.parse_args(argv)
     try:
         server = SimServer(log_stream=sys.stderr, **{name: getattr(args, name) for name in _OPTION_NAMES})
@@ -977,7 +979,10 @@ def main(argv=None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: done.set())
     print("listening on %s" % server.url, flush=True)
-    done.wait()
+    parent = os.getppid()
+    while not done.wait(1.0 if args.exit_with_parent else None):
+        if os.getppid() != parent:
+            break
     server.stop()
     return 0
 

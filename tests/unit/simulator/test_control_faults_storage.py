@@ -370,3 +370,27 @@ def test_server_exposes_a_control_client_once_started():
         assert isinstance(server.control, sim_module.SimControl)
         assert server.control.url == server.url
         assert server.control.state_ids() == []
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/status" % pid, encoding="ascii") as handle:
+            return "\nState:\tZ" not in handle.read()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to watch the process")
+def test_sim_process_does_not_outlive_a_killed_test_process():
+    code = ("import sys, time; sys.path.insert(0, %r); import textile_sim; "
+            "proc = textile_sim.SimProcess(bcrypt_cost=4); print(proc.process.pid, flush=True); time.sleep(600)"
+            % os.path.dirname(sim_module.__file__))
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as parent:
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
