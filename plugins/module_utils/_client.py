@@ -145,7 +145,8 @@ class TextileAPI:
             raise ValueError('api_url must be an http:// or https:// URL with a host name')
         self.api_url = api_url.rstrip('/')
         self.api_version = (api_version or 'v0').strip('/')
-        self.endpoint = f'{parts.hostname}:{parts.port or (443 if parts.scheme == "https" else 80)}'
+        host = f'[{parts.hostname}]' if ':' in parts.hostname else parts.hostname
+        self.endpoint = f'{host}:{parts.port or (443 if parts.scheme == "https" else 80)}'
         self.username = username
         self.timeout = timeout
         self.retries = max(0, int(retries or 0))
@@ -351,7 +352,8 @@ class CancelableRequest:
         self._outcome = None
         self._thread = None
         self.session = requests.Session()
-        for attr in ('headers', 'auth', 'verify', 'cert', 'proxies', 'trust_env'):
+        self.session.headers.update(api.session.headers)
+        for attr in ('auth', 'verify', 'cert', 'proxies', 'trust_env'):
             setattr(self.session, attr, getattr(api.session, attr))
         adapter = _tracking_adapter(self._track)
         self.session.mount('http://', adapter)
@@ -405,16 +407,17 @@ class CancelableRequest:
 
 
 def _shut(connection):
+    """Shut the connection's socket down, which wakes the thread blocked on it with an error.
+
+    ``socket.socket.shutdown`` also for TLS sockets: ``SSLSocket.shutdown`` would drop the TLS state under the
+    reading thread. The reading thread closes the connection itself once it fails.
+    """
     sock = getattr(connection, 'sock', None)
     if sock is not None:
         try:
-            sock.shutdown(socket.SHUT_RDWR)
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
-    try:
-        connection.close()
-    except Exception:  # pylint: disable=broad-exception-caught
-        pass
 
 
 def _tracking_adapter(track):

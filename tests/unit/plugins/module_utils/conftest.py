@@ -73,15 +73,21 @@ class RawServer:
                 body += conn.recv(65536)
             self.requests.append(Request(lines[0], headers, body))
             if self.answer is None:
-                while conn.recv(65536):
-                    pass
-                self.hung_up.set()
+                self._wait_for_hang_up(conn)
             else:
                 conn.sendall(self.answer)
         except OSError:
             pass
         finally:
             conn.close()
+
+    def _wait_for_hang_up(self, conn):
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:  # a TLS connection cut without close_notify
+            pass
+        self.hung_up.set()
 
     def stop(self):
         try:

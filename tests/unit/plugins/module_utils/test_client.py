@@ -297,6 +297,17 @@ def test_cancel_aborts_the_request_in_flight(raw_server):
     assert request.done()
 
 
+def test_cancel_aborts_a_tls_request_in_flight(raw_server, tls_context, test_ca):
+    server = raw_server(None, tls_context)
+    request = api_for(server.url, ca_path=test_ca['ca']).send_post_cancelable('things', data=b'x')
+    assert wait_for(lambda: server.requests), 'the request never reached the server'
+    assert request.cancel() is True
+    assert server.hung_up.wait(5), 'the TLS connection was not closed by cancel()'
+    with pytest.raises(TextileError) as exc_info:
+        request.result(timeout=5)
+    assert exc_info.value.kind == 'cancelled'
+
+
 def test_cancelable_request_that_completes(raw_server):
     server = raw_server(answer(201, 'made'))
     request = api_for(server.url).send_post_cancelable('things', data='body')
