@@ -90,7 +90,7 @@ notes:
   - The go-textile API keeps no token names, dates or usage data; only IDs and bcrypt hashes are stored.
   - A removal sends only the token ID (padded) in the URL, never the secret.
   - In check mode the module makes the same read requests as a real run and no others; the return values predict
-    a real run. A stored mint in check mode makes no request and returns no token.
+    a real run. In check mode a stored mint only lists the tokens and returns no token.
 seealso:
   - module: textileio.textile.textile_cafe_token_info
   - plugin: textileio.textile.token_id
@@ -162,18 +162,6 @@ EXAMPLES = r"""
     tokens:
       - "{{ shared_token.token }}"
   no_log: true
-
-- name: Set the connection once for a whole play
-  hosts: textile_cafes
-  module_defaults:
-    group/textileio.textile.textile:
-      api_username: "{{ textile_account_address }}"
-      api_password: "{{ textile_pin }}"
-  tasks:
-    - name: Remove a token by ID
-      textileio.textile.textile_cafe_token:
-        state: absent
-        id: 3f1c0a9b7d2e4c6f8a0b1c2d
 """
 
 RETURN = r"""
