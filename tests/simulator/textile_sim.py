@@ -9,6 +9,18 @@ storage in ``cafe_tokens``, optional Basic Auth on ``/api/v0``.  A control API u
 
 Run ``python textile_sim.py --help`` for the command line; in Python use ``SimServer`` (in process),
 ``SimProcess`` (subprocess) and ``SimControl`` (client of the control API).
+
+Control API (JSON, no auth, never faulted, logged or counted):
+
+- ``GET /_sim/state``: ``{"ids": [sorted lowercase hex IDs]}``.
+- ``GET /_sim/requests``: one entry per go-textile request, in arrival order: ``method``, ``path`` (decoded;
+  a segment that decodes to 12+ bytes is shown as its hex ID), ``status`` (None while in progress or when
+  dropped), ``headers`` (``X-Textile-Args`` and ``X-Textile-Opts`` as sent, None when absent, a token-sized
+  ``token=`` value shown as ``<redacted>``), ``header_lines`` (every header in order, credentials redacted),
+  ``secret_in_path`` (a path segment held a token-sized value with non-zero secret bytes), ``fault`` (the
+  action applied, or None). ``DELETE`` clears the log.
+- ``POST /_sim/faults`` (see ``Fault``), ``GET /_sim/faults`` (active ones), ``DELETE /_sim/faults``.
+- ``POST /_sim/tokens`` ``{"tokens": [...]}``: store tokens directly; ``POST /_sim/reset``: empty everything.
 """
 
 from __future__ import annotations
@@ -264,14 +276,17 @@ class TokenStore:
 
 
 class Fault:
-    """One injected fault: ``status`` (answer with a status and body), ``delay`` (wait, then answer
-    normally) or ``drop`` (close the connection without an answer), for requests matching ``method``
-    and ``path`` (exact) or ``path_prefix``, at most ``count`` times, each time with probability ``rate``."""
+    """One injected fault: ``status`` (answer with ``status``, ``body`` as text and extra ``headers``),
+    ``delay`` (wait ``delay`` seconds, then answer normally) or ``drop`` (close the connection without an
+    answer), for requests matching ``method`` and ``path`` (exact) or ``path_prefix``, at most ``count``
+    times (unlimited when absent), each time with probability ``rate`` (``seed`` makes it repeatable).
+    A ``delay`` given with ``status`` or ``drop`` is waited first. The first matching fault applies."""
 
     ACTIONS = ("status", "delay", "drop")
 
     def __init__(self, spec: dict):
-        unknown = set(spec) - {"method", "path", "path_prefix", "action", "status", "body", "delay", "count", "rate", "seed"}
+        unknown = set(spec) - {"method", "path", "path_prefix", "action", "status", "body", "headers", "delay", "count",
+                               "rate", "seed"}
         if unknown:
             raise ValueError("unknown fault keys: %s" % ", ".join(sorted(unknown)))
         self.action = spec.get("action")
@@ -282,6 +297,7 @@ class Fault:
         self.path_prefix = spec.get("path_prefix")
         self.status = int(spec.get("status", 503))
         self.body = str(spec.get("body", ""))
+        self.headers = {str(name): str(value) for name, value in (spec.get("headers") or {}).items()}
         self.delay = float(spec.get("delay", 0.0))
         self.count = None if spec.get("count") is None else int(spec["count"])
         self.rate = float(spec.get("rate", 1.0))
@@ -397,7 +413,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.action == "drop":
                 raise _Drop()
             if fault is not None and fault.action == "status":
-                self._respond(fault.status, fault.body.encode(), TEXT)
+                self._respond(fault.status, fault.body.encode(), TEXT if fault.status != 204 else None,
+                              sorted(fault.headers.items()))
             else:
                 self._route(path, target.query)
         except _Drop:

@@ -394,3 +394,16 @@ def test_sim_process_does_not_outlive_a_killed_test_process():
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid)
+
+
+def test_status_fault_with_headers_and_a_204(sim):
+    sim.control.add_fault(action="status", status=401, headers={"WWW-Authenticate": 'Basic realm="proxy"'}, count=1)
+    sim.control.add_fault(action="status", status=204, method="DELETE", count=1)
+    answer = sim.call("GET", "/api/v0/tokens")
+    assert (answer.status_code, answer.content) == (401, b"")
+    assert answer.headers["WWW-Authenticate"] == 'Basic realm="proxy"'
+    kept = sim.create().text
+    removed = sim.call("DELETE", "/api/v0/tokens/" + kept)
+    assert (removed.status_code, removed.content) == (204, b"")
+    assert "Content-Type" not in removed.headers
+    assert sim.control.state_ids() == [unb58(kept)[:12].hex()]  # the fault answered, nothing was removed
