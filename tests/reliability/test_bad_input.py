@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode as b58
-from harness import make_token, token_id
-from reliability import INFO_MODULE, playbook, task
+from harness import make_token, playbook, token_id
+from reliability import FAST, INFO_MODULE, attempt
 
 GOOD = make_token()
 GOOD_ID = token_id(GOOD)
@@ -92,12 +92,10 @@ def test_catalogue_of_bad_inputs(sim, secrets, run_playbook):
         secrets.add(value)
     sim.control.seed([GOOD])
     sim.control.clear_requests()
-    tasks = []
-    for name, _expect, module, args in CATALOGUE:
-        args = dict({"api_url": sim.url}, **args)
-        tasks.append(task(name, module=module, **args) if module else task(name, **args))
+    tasks = [attempt(name, module=module or "textile_cafe_token", **dict({"api_url": sim.url}, **args))
+             for name, _expect, module, args in CATALOGUE]
 
-    result = run_playbook(playbook(*tasks))
+    result = run_playbook(playbook(tasks), env=FAST)
 
     problems = []
     for name, expect, _module, _args in CATALOGUE:
@@ -125,6 +123,6 @@ def test_password_in_api_url_is_not_echoed(secrets, run_playbook):
     """A user who puts the pin into api_url gets a clear refusal, and the pin shows nowhere (-vvvv included)."""
     secrets.add(URL_PASSWORD)
     secrets.add(GOOD)
-    result = run_playbook(playbook(task("user info", api_url="http://admin:%s@127.0.0.1:9" % URL_PASSWORD,
-                                        tokens=[GOOD])))
+    result = run_playbook(playbook([attempt("user info", api_url="http://admin:%s@127.0.0.1:9" % URL_PASSWORD,
+                                            tokens=[GOOD])]), env=FAST)
     assert result["user info"]["failed"] and "api_url" in result["user info"]["msg"]

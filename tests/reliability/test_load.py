@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from harness import ids_of
-from reliability import count, playbook, task
+from harness import ids_of, module_task, playbook
+from reliability import FAST, count
 
 HOSTS = 10
 TOKENS = 50
@@ -15,9 +15,9 @@ def test_ten_concurrent_runs_store_each_token_once(sim, new_token, run_playbook)
     expected = ids_of(tokens)
     inventory = {"all": {"hosts": {"cafe%02d" % n: {"ansible_connection": "local"} for n in range(HOSTS)}}}
 
-    result = run_playbook(playbook(task("declare", ignore_errors=False, api_url=sim.url, tokens="{{ tokens }}"),
+    result = run_playbook(playbook([module_task("declare", {"api_url": sim.url, "tokens": "{{ tokens }}"})],
                                    hosts="all"),
-                          inventory=inventory, extra_vars={"tokens": tokens}, args=("--forks", str(HOSTS)))
+                          inventory=inventory, extra_vars={"tokens": tokens}, args=("--forks", str(HOSTS)), env=FAST)
 
     per_host = result.host_results("declare")
     assert len(per_host) == HOSTS

@@ -8,13 +8,14 @@ import re
 import pytest
 import requests
 
-from harness import ids_of
-from reliability import playbook, task
+from harness import ids_of, playbook
+from reliability import FAST, attempt
 
 # Many hosts export a CA bundle for requests; ca_path and validate_certs=false must still be obeyed there.
 ENVIRONMENTS = {
     "no CA bundle variables": {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None},
     "REQUESTS_CA_BUNDLE set": {"REQUESTS_CA_BUNDLE": requests.certs.where(), "CURL_CA_BUNDLE": None},
+    "CURL_CA_BUNDLE set": {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": requests.certs.where()},
 }
 
 
@@ -30,12 +31,12 @@ def test_certificate_validation(environment, sim_factory, tls_ca, other_ca, new_
     sim = sim_factory(tls=True)
     assert sim.url.startswith("https://")
     token = new_token()
-    result = run_playbook(playbook(
-        task("default CAs", api_url=sim.url, tokens=[token], retries=0),
-        task("wrong CA", api_url=sim.url, tokens=[token], ca_path=other_ca, retries=0),
-        task("right CA", api_url=sim.url, tokens=[token], ca_path=tls_ca.ca_cert),
-        task("no validation", api_url=sim.url, tokens=[token], validate_certs=False),
-    ), env=ENVIRONMENTS[environment])
+    result = run_playbook(playbook([
+        attempt("default CAs", api_url=sim.url, tokens=[token], retries=0),
+        attempt("wrong CA", api_url=sim.url, tokens=[token], ca_path=other_ca, retries=0),
+        attempt("right CA", api_url=sim.url, tokens=[token], ca_path=tls_ca.ca_cert),
+        attempt("no validation", api_url=sim.url, tokens=[token], validate_certs=False),
+    ]), env=dict(FAST, **ENVIRONMENTS[environment]))
 
     for name in ("default CAs", "wrong CA"):
         outcome = result[name]
