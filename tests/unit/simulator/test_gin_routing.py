@@ -162,3 +162,23 @@ def test_keep_alive_connection_serves_several_requests(sim):
         third = session.delete(sim.url + "/api/v0/tokens/" + first.text)
     assert (first.status_code, second.status_code, third.status_code) == (201, 200, 204)
     assert sim.control.state_ids() == []
+
+
+def test_a_bad_escape_in_the_request_path_is_gos_400(sim):
+    import http.client  # pylint: disable=import-outside-toplevel
+    conn = http.client.HTTPConnection("127.0.0.1", sim.server.port, timeout=10)
+    try:
+        conn.request("GET", "/api/v0/tokens/%zz")
+        answer = conn.getresponse()
+        assert (answer.status, answer.read()) == (400, b"400 Bad Request")
+        assert answer.getheader("Content-Type") == "text/plain; charset=utf-8"
+        assert answer.getheader("Connection") == "close"
+    finally:
+        conn.close()
+
+
+def test_an_escaped_path_is_routed_decoded_like_gin(sim):
+    token = sim.create().text
+    escaped = "".join("%%%02x" % ord(char) for char in token)
+    assert sim.call("GET", "/api/v0/tokens/" + escaped).text == "ok"
+    assert sim.call("GET", "/api/v0%2Ftokens").status_code == 200  # gin routes on the decoded path
