@@ -52,6 +52,7 @@ KINDS = ('connection', 'dns', 'tls', 'timeout', 'basic_auth', 'invalid_token', '
          'bad_request', 'server_error', 'http', 'cancelled', 'bad_response')
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
+UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader')  # never retried
 SERVER_TEXT_LIMIT = 500
 
 
@@ -156,12 +157,16 @@ class TextileAPI:
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is needed to talk to a Textile node.')
         self.session = session if session is not None else requests.Session()
-        self.session.headers.update(headers or {})
+        self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
             self.session.auth = (username, password or '')
         self.session.verify = ca_path if validate_certs and ca_path else validate_certs
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
+
+    def close(self):
+        """Close the session's pooled connections."""
+        self.session.close()
 
     # URLs and errors
 
@@ -171,7 +176,8 @@ class TextileAPI:
             return self.api_url + '/' + path.strip('/')
         return f'{self.api_url}/api/{self.api_version}/{path.rstrip("/")}'
 
-    def _error(self, message, method, url, **kwargs):
+    def make_error(self, message, method, url, **kwargs):
+        """A TextileError for a request to ``url``: the message starts with the method and the redacted path."""
         path = redact_path(urlsplit(url).path or '/')
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
@@ -180,10 +186,13 @@ class TextileAPI:
         causes = _causes(exc)
         where = self.endpoint
         # The connection was never established: nothing reached the server.
-        unsent = isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout,
-                                  requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                                  requests.exceptions.InvalidSchema)) or _has(causes, NewConnectionError)
-        if isinstance(exc, requests.exceptions.SSLError):
+        unbuildable = type(exc).__name__ in UNBUILDABLE
+        unsent = unbuildable or _has(causes, NewConnectionError) or isinstance(
+            exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
+        if unbuildable:
+            kind = 'connection'
+            text = f'The request could not be built ({type(exc).__name__}): check api_url and headers.'
+        elif isinstance(exc, requests.exceptions.SSLError):
             kind = 'tls'
             if _has(causes, ssl.SSLCertVerificationError):
                 text = (f'TLS certificate verification of {where} failed: set ca_path to the CA that signed '
@@ -212,7 +221,7 @@ class TextileAPI:
             kind = 'connection'
             text = (f'The connection to {where} failed or was closed before an answer came: check that the '
                     'daemon is running and api_url points to it.')
-        return self._error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=not unsent)
+        return self.make_error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=not unsent)
 
     def _status_error(self, response, method, url):
         status = response.status_code
@@ -244,7 +253,7 @@ class TextileAPI:
         else:
             kind = 'http'
             message = f'Unexpected answer (HTTP {status}){said}.'
-        return self._error(message, method, url, kind=kind, status=status, server_text=text)
+        return self.make_error(message, method, url, kind=kind, status=status, server_text=text)
 
     # Sending
 
@@ -278,7 +287,9 @@ class TextileAPI:
             try:
                 return self._send_once(session or self.session, method, url, headers, body or {})
             except TextileError as err:
-                if idempotent:
+                if err.exc_class in UNBUILDABLE:
+                    retryable = False
+                elif idempotent:
                     retryable = err.kind in RETRY_KINDS or err.status in RETRY_STATUSES
                 else:
                     retryable = retry_unsent and not err.sent and err.kind in RETRY_KINDS
@@ -329,8 +340,8 @@ class TextileAPI:
         response = self.send_get('/')
         info = _json(response)
         if not isinstance(info, dict):
-            raise self._error('The answer to GET / is not a JSON object: is api_url a go-textile node?', 'GET',
-                              response.url or self.url('/'), kind='bad_response', status=response.status_code)
+            raise self.make_error('The answer is not a JSON object: is api_url a go-textile node?', 'GET',
+                                  response.url or self.url('/'), kind='bad_response', status=response.status_code)
         return info
 
 
@@ -463,8 +474,8 @@ class Tokens:
         try:
             parse_token(created)
         except ValueError:
-            raise self.api._error('The answer to POST tokens is not a token: is api_url a go-textile node?', 'POST',
-                                  self.api.url('tokens'), kind='bad_response', status=response.status_code) from None
+            raise self.api.make_error('The answer is not a token: is api_url a go-textile node?', 'POST',
+                                      self.api.url('tokens'), kind='bad_response', status=response.status_code) from None
         return created
 
     def list(self):
@@ -472,9 +483,8 @@ class Tokens:
         response = self.api.send_get('tokens')
         entries = _json(response)
         if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
-            raise self.api._error('The answer to GET tokens is not a JSON list of strings: is api_url a go-textile '
-                                  'node?', 'GET', self.api.url('tokens'), kind='bad_response',
-                                  status=response.status_code)
+            raise self.api.make_error('The answer is not a JSON list of strings: is api_url a go-textile node?', 'GET',
+                                      self.api.url('tokens'), kind='bad_response', status=response.status_code)
         return entries
 
     def validate(self, token):
@@ -500,5 +510,5 @@ class Tokens:
         """``DELETE tokens/<base58(id + 32 zero bytes)>``; None on 204 (go-textile answers 204 even when absent)."""
         response = self.api.send_delete(f'tokens/{id_path_segment(id_hex)}')
         if response.status_code != 204:
-            raise self.api._error(f'Unexpected answer HTTP {response.status_code} to a removal (expected 204).',
-                                  'DELETE', response.url, kind='bad_response', status=response.status_code)
+            raise self.api.make_error(f'Unexpected answer HTTP {response.status_code} to a removal (expected 204).',
+                                      'DELETE', response.url, kind='bad_response', status=response.status_code)

@@ -192,6 +192,21 @@ def test_not_a_node_answers(raw_server):
     server.answer = answer(201, 'garbage-body')
     err = raises('bad_response', Tokens(api).create)
     assert 'garbage-body' not in str(err) and 'is not a token' in str(err)
+    assert str(err).startswith('POST /api/v0/tokens: ')
+
+
+def test_header_that_cannot_be_sent_is_reported_as_unsent(raw_server):
+    server = raw_server(json_answer([]))
+    api = api_for(server.url, headers={'X-Proxy': 'bad\nvalue'}, retries=2)
+    err = raises('connection', Tokens(api).list)
+    assert 'could not be built' in str(err) and 'value' not in str(err)
+    assert err.sent is False and server.requests == [] and api.sleeps == []
+
+
+def test_header_values_are_sent_as_text(raw_server):
+    server = raw_server(json_answer([]))
+    Tokens(api_for(server.url, headers={'X-Count': 3})).list()
+    assert server.requests[0].headers['X-Count'] == '3'
 
 
 def test_redirect_is_reported_not_followed(raw_server):
