@@ -314,8 +314,7 @@ def _mask_fields(result, prefix=""):
             yield prefix + key, result[key]
     for index, item in enumerate(result.get("results") or []):
         if isinstance(item, dict):
-            for pair in _mask_fields(item, "%sresults[%d]." % (prefix, index)):
-                yield pair
+            yield from _mask_fields(item, "%sresults[%d]." % (prefix, index))
 
 
 def _is_banner_of(banner, task):
@@ -328,8 +327,7 @@ def _places(value, result, paths, skip, allowed_task=None):
     With ``allowed_task``, occurrences inside that task's section of stdout and of ansible.log, and
     in its recorded result, are not reported (the one place a minted token may be shown).
     """
-    for where in _text_places(value, result.stdout, "stdout", allowed_task):
-        yield where
+    yield from _text_places(value, result.stdout, "stdout", allowed_task)
     if value in result.stderr:
         yield "stderr"
     for entry in result.task_list:
@@ -344,8 +342,7 @@ def _places(value, result, paths, skip, allowed_task=None):
             if path.name == "ansible.log":
                 text = "".join(_LOG_PREFIX.sub("", line, count=1)
                                for line in data.decode("utf-8", "replace").splitlines(keepends=True))
-                for where in _text_places(value, text, "file %s" % path, allowed_task):
-                    yield where
+                yield from _text_places(value, text, "file %s" % path, allowed_task)
             else:
                 yield "file %s" % path
 

@@ -40,14 +40,14 @@ def test_create_then_second_run_is_one_request(sim, run_playbook, new_token):
     sim.control.clear_requests()
     second = run_playbook(book, extra_vars={"api_url": sim.url})
     assert second.changed == 0
-    assert returned(second["Declare"]) == {"changed": False, "ids": ids_of(tokens), "created_ids": [],
-                                          "removed_ids": [], "replaced_ids": []}
+    expected = {"changed": False, "ids": ids_of(tokens), "created_ids": [], "removed_ids": [], "replaced_ids": []}
+    assert returned(second["Declare"]) == expected
     assert [(r["method"], r["path"]) for r in sim.control.requests()] == [("GET", "/api/v0/tokens")]
     assert all(validates(sim, t) for t in tokens)  # the imported secrets are the declared ones
 
 
 def test_no_op_over_many_tokens_with_verify_secret_is_one_request(sim, run_playbook, new_token):
-    tokens = [new_token() for _ in range(25)]
+    tokens = [new_token() for index in range(25)]
     sim.control.seed(tokens)
     sim.control.clear_requests()
     result = run_playbook(playbook([module_task("Declare", {"tokens": tokens, "verify_secret": True})]),
@@ -121,9 +121,8 @@ def test_diff_shows_ids_before_and_after(sim, run_playbook, new_token):
     stored, removed, added = new_token(), new_token(), new_token()
     replaced = new_token(id_bytes=base58.b58decode(stored)[:12])
     sim.control.seed([stored, removed])
-    result = run_playbook(playbook([module_task("Converge", {"tokens": [replaced, added], "exclusive": True,
-                                                              "verify_secret": True})]),
-                          extra_vars={"api_url": sim.url}, diff=True)
+    options = {"tokens": [replaced, added], "exclusive": True, "verify_secret": True}
+    result = run_playbook(playbook([module_task("Converge", options)]), extra_vars={"api_url": sim.url}, diff=True)
     diff = result["Converge"]["diff"]
     assert diff["before"].splitlines() == ids_of([stored, removed])
     after = sorted([token_id(added), "%s (secret replaced)" % token_id(stored)])
@@ -165,7 +164,7 @@ def test_absent_empty_lists_are_a_no_op(sim, run_playbook, new_token):
 
 
 def test_exclusive_keeps_declared_and_keep_ids(sim, run_playbook, new_token):
-    declared, kept, extra1, extra2, added = (new_token() for _ in range(5))
+    declared, kept, extra1, extra2, added = (new_token() for index in range(5))
     sim.control.seed([declared, kept, extra1, extra2])
     result = run_playbook(playbook([module_task("Exclusive", {
         "tokens": [declared, added], "exclusive": True, "keep_ids": [token_id(kept).upper()]})]),
@@ -312,13 +311,13 @@ def test_bad_inputs_fail_before_any_request_naming_option_and_position(sim, run_
     sim.control.seed([good2])
     sim.control.clear_requests()
     cases = bad_inputs(good, good2, same_id)
-    for _, _, _, values in cases:
-        for value in values:
+    for case in cases:
+        for value in case[3]:
             secrets.add(value)
-    result = run_playbook(playbook([module_task(name, options, ignore_errors=True)
-                                    for name, options, _, _ in cases]), extra_vars={"api_url": sim.url})
+    result = run_playbook(playbook([module_task(case[0], case[1], ignore_errors=True) for case in cases]),
+                          extra_vars={"api_url": sim.url})
     problems = []
-    for name, _, needles, _ in cases:
+    for name, needles in ((case[0], case[2]) for case in cases):
         outcome = result[name]
         if not outcome.get("failed"):
             problems.append("%s: did not fail" % name)

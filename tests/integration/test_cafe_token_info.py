@@ -24,8 +24,8 @@ def test_info_reports_the_stored_tokens_and_changes_nothing(sim_factory, run_pla
     assert info["count"] == 3
     assert info["missing_ids"] == [] and info["checked"] == []
     assert info["node"] == {"node_version": "0.7.2", "cafe_version": "v0"}
-    assert sorted((r["method"], r["path"]) for r in sim.control.requests()) == [("GET", "/"),
-                                                                              ("GET", "/api/v0/tokens")]
+    requests = sorted((r["method"], r["path"]) for r in sim.control.requests())
+    assert requests == [("GET", "/"), ("GET", "/api/v0/tokens")]
     assert sim.control.state_ids() == ids_of(stored)
 
 
