@@ -107,7 +107,8 @@ class TestCheckSecret:
     def entry_hash(self, secret):
         return bcrypt.hashpw(secret, bcrypt.gensalt(4)).replace(b'$2b$', b'$2a$')
 
-    @pytest.mark.parametrize('secret', [os.urandom(32), b'\0' + os.urandom(31), os.urandom(16) + b'\0' * 16])
+    @pytest.mark.parametrize('secret', [os.urandom(32), b'\0' + os.urandom(31), os.urandom(16) + b'\0' * 16],
+                             ids=['random', 'leading-zero', 'trailing-zeros'])
     def test_matches_go_style_hash(self, secret):
         stored = self.entry_hash(secret)
         assert check_secret(secret, stored) is True

@@ -97,7 +97,7 @@ class TestNormalizeTokens:
         b58encode(os.urandom(43)),              # 43 bytes
         b58encode(os.urandom(45)),              # 45 bytes
         b58encode(os.urandom(72)),              # a list entry, not a token
-    ])
+    ], ids=['empty', 'blank', 'none', 'alphabet', '43-bytes', '45-bytes', 'list-entry'])
     def test_bad_token_names_position_and_never_echoes(self, bad):
         with pytest.raises(PlanError) as info:
             normalize_tokens([A, bad], option='tokens')
