@@ -148,7 +148,7 @@ def _certificate(subject, issuer_name, issuer_key, public_key, ca, sans=()):
 
 @pytest.fixture(scope='session')
 def test_ca(tmp_path_factory):
-    """Files of a generated CA, a server certificate it signed for 127.0.0.1, and an unrelated CA."""
+    """Files of a generated CA, a server and a client certificate it signed (with keys), and an unrelated CA."""
     pytest.importorskip('cryptography')
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -162,14 +162,16 @@ def test_ca(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp('tls')
     files = {}
-    ca_key, other_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
+    ca_key, other_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(4))
     certs = {
         'ca': _certificate('textile test CA', 'textile test CA', ca_key, ca_key.public_key(), True),
         'other_ca': _certificate('unrelated CA', 'unrelated CA', other_key, other_key.public_key(), True),
         'server': _certificate('127.0.0.1', 'textile test CA', ca_key, server_key.public_key(), False,
                                [x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')]),
+        'client': _certificate('ansible', 'textile test CA', ca_key, client_key.public_key(), False,
+                               [x509.DNSName('ansible.example')]),
     }
-    for name, obj in list(certs.items()) + [('server_key', server_key)]:
+    for name, obj in list(certs.items()) + [('server_key', server_key), ('client_key', client_key)]:
         files[name] = str(directory / f'{name}.pem')
         with open(files[name], 'wb') as handle:
             handle.write(pem(obj))
@@ -182,3 +184,11 @@ def tls_context(test_ca):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(test_ca['server'], test_ca['server_key'])
     return context
+
+
+@pytest.fixture
+def mtls_context(tls_context, test_ca):
+    """The server-side TLS context, also requiring a client certificate signed by the test CA."""
+    tls_context.verify_mode = ssl.CERT_REQUIRED
+    tls_context.load_verify_locations(test_ca['ca'])
+    return tls_context

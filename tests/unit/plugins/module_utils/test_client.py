@@ -288,6 +288,14 @@ def test_tls_verification_failure(raw_server, tls_context, test_ca, which):
     assert err.sent is False and api.sleeps == [] and server.requests == []
 
 
+def test_client_certificate(raw_server, mtls_context, test_ca):
+    server = raw_server(json_answer([]), mtls_context)
+    api = api_for(server.url, ca_path=test_ca['ca'], client_cert=test_ca['client'], client_key=test_ca['client_key'])
+    assert Tokens(api).list() == []
+    err = raises('tls', Tokens(api_for(server.url, ca_path=test_ca['ca'], retries=0)).list)
+    assert 'client_cert' in str(err)
+
+
 def test_https_to_a_plain_http_server(sim):
     err = raises('tls', Tokens(api_for(sim.url.replace('http:', 'https:'), retries=0)).list)
     assert 'speaks https' in str(err)
