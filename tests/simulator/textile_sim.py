@@ -162,6 +162,31 @@ def read_opts(header: str | None) -> dict:
     return opts
 
 
+def go_path_clean(path: str) -> str:
+    """Go's ``path.Clean``."""
+    if not path:
+        return "."
+    rooted = path.startswith("/")
+    parts: list = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(segment)
+    cleaned = ("/" if rooted else "") + "/".join(parts)
+    return cleaned or ("/" if rooted else ".")
+
+
+def version_tuple(version: str) -> tuple:
+    numbers = re.findall(r"\d+", version.split("-")[0])
+    return tuple(int(number) for number in numbers[:3])
+
+
 def hex_decode(text: str) -> bytes:
     """Go's ``hex.DecodeString`` with its error texts."""
     for char in text:
@@ -437,7 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
         handler, param = sim.match(self.command, path)
         if handler is None:
             if path != "/" and len(path) > 1 and path.endswith("/") and sim.match(self.command, path[:-1])[0]:
-                self._redirect_trailing_slash(path[:-1], query)
+                self._redirect_trailing_slash(path, query)
             else:
                 self._respond(404, NOT_FOUND_BODY, "text/plain")
             return
@@ -446,9 +471,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         handler(self, param)
 
-    def _redirect_trailing_slash(self, new_path: str, query: str) -> None:
-        """gin's redirectTrailingSlash through Go's http.Redirect: 301 for GET, 307 otherwise."""
-        location = urllib.parse.quote(new_path.encode("latin-1"), safe="/$&+,:;=@~") or "/"
+    def _redirect_trailing_slash(self, path: str, query: str) -> None:
+        """gin's redirectTrailingSlash through Go's http.Redirect: 301 for GET, 307 otherwise.
+
+        gin 1.4.0 (go-textile 0.7.8) puts a cleaned ``X-Forwarded-Prefix`` in front; gin 1.3.0 does not."""
+        prefix = go_path_clean(self.headers.get("X-Forwarded-Prefix") or "")
+        if prefix != "." and self.server.sim.gin_forwarded_prefix:
+            path = prefix + "/" + path
+        new_path = path[:-1]
+        location = urllib.parse.quote(new_path.encode("latin-1"), safe="/$&+,:;=@~")
+        if not location.startswith("/"):  # http.Redirect resolves it against the (rewritten) request path
+            location = new_path.rpartition("/")[0] + "/" + location if "/" in new_path else location
+        trailing = location.endswith("/")
+        location = go_path_clean(location)
+        if trailing and not location.endswith("/"):
+            location += "/"
         if query:
             location += "?" + query
         if self.command == "GET":
@@ -596,6 +633,8 @@ class SimServer:
         self.port_file = port_file
         self.bcrypt_cost = int(bcrypt_cost)
         self.node_version = node_version
+        # go-textile 0.7.8 is built with gin 1.4.0, the first to honour X-Forwarded-Prefix in redirects
+        self.gin_forwarded_prefix = version_tuple(node_version) >= (0, 7, 8) or not version_tuple(node_version)
         self.account_address = username or DEFAULT_ACCOUNT_ADDRESS
         self._auth = None
         if password:

@@ -182,3 +182,25 @@ def test_an_escaped_path_is_routed_decoded_like_gin(sim):
     escaped = "".join("%%%02x" % ord(char) for char in token)
     assert sim.call("GET", "/api/v0/tokens/" + escaped).text == "ok"
     assert sim.call("GET", "/api/v0%2Ftokens").status_code == 200  # gin routes on the decoded path
+
+
+@pytest.mark.parametrize("node_version, prefix, location", [
+    ("0.7.8", "/textile", "/textile/api/v0/tokens"),  # gin 1.4.0 honours the proxy's prefix
+    ("0.7.8", "/textile/", "/textile/api/v0/tokens"),
+    ("0.7.8", "/", "/api/v0/tokens"),
+    ("0.7.8", "/a/../b/./c", "/b/c/api/v0/tokens"),
+    ("0.7.8", "rel", "rel/api/v0/rel/api/v0/tokens"),  # http.Redirect resolves a relative path against itself
+    ("0.7.2", "/textile", "/api/v0/tokens"),  # gin 1.3.0 ignores it
+    ("0.1.12", "/textile", "/api/v0/tokens"),
+])
+def test_redirect_and_x_forwarded_prefix_follow_the_gin_version(sim_factory, node_version, prefix, location):
+    sim = sim_factory(node_version=node_version)
+    answer = sim.call("POST", "/api/v0/tokens/", headers={"X-Forwarded-Prefix": prefix})
+    assert (answer.status_code, answer.headers["Location"]) == (307, location)
+
+
+def test_go_path_clean_matches_go():
+    from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers import sim_module
+    cases = {"": ".", "/": "/", "//a//b/": "/a/b", "a/../..": "..", "/../a": "/a", "./": ".", "a/./b/..": "a",
+             "/a/b/../../..": "/"}
+    assert {path: sim_module.go_path_clean(path) for path in cases} == cases
