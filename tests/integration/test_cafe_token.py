@@ -246,12 +246,12 @@ def test_verify_secret_replaces_a_mismatched_token(sim, run_playbook, new_token)
 def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook, new_token):
     """Another play stores the token between this run's list and its import: the 400 is re-checked."""
     racing, own = new_token(), new_token()
-    sim.control.add_fault(method="POST", path="/api/v0/tokens", action="delay", delay=1.5, count=1)
+    sim.control.add_fault(method="POST", path="/api/v0/tokens", action="delay", delay=2.0, count=1)
     done = threading.Event()
 
-    def other_writer():  # stores the token once the run's list has been answered
+    def other_writer():  # stores the token while the run's first import waits in the delay
         while not done.is_set():
-            if any(r["method"] == "GET" and r["status"] for r in sim.control.requests()):
+            if any(r["method"] == "POST" and r["status"] is None for r in sim.control.requests()):
                 sim.control.seed([racing])
                 return
             time.sleep(0.02)
