@@ -228,3 +228,16 @@ def test_role_connection_variables_override_play_module_defaults(two_cafes, run_
     run_playbook(playbook, extra_vars={"tokens": [token]})
     assert first.control.state_ids() == [token_id(token)]
     assert second.control.state_ids() == [token_id(token)]
+
+
+def test_delegate_to_localhost_runs_the_module_on_the_controller(two_cafes, run_playbook, new_token):
+    """A cafe host Ansible cannot reach over SSH, whose API the controller reaches: delegation is real."""
+    cafe = two_cafes[0]
+    token = new_token()
+    unreachable_ssh = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9,
+                       "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
+    inventory = fleet([cafe], hostvars={"cafe1": unreachable_ssh}, cafe_tokens_present=[token],
+                      cafe_tokens_delegate_to="localhost")
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
+    assert cafe.control.state_ids() == [token_id(token)]
+    assert result.recap["cafe1"]["unreachable"] == 0
