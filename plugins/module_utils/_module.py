@@ -83,7 +83,9 @@ def is_loopback(host):
 class TextileModule(AnsibleModule):
     """An AnsibleModule with the connection options, a checked configuration and a Textile client."""
 
-    def __init__(self, argument_spec=None, **kwargs):
+    def __init__(self, argument_spec=None, failure_result=None, **kwargs):
+        """``failure_result``: values every failure returns (for example empty ID lists), unless it sets them."""
+        self._failure_result = dict(failure_result or {})
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
         super().__init__(argument_spec=spec, **kwargs)
@@ -154,6 +156,9 @@ class TextileModule(AnsibleModule):
                 self.warn(VALIDATE_LOG_WARNING)
             matches = self.tokens.validate(token.text)
         return matches
+
+    def fail_json(self, msg, **kwargs):
+        super().fail_json(msg, **dict(self._failure_result, **kwargs))
 
     def fail(self, msg, **result):
         """fail_json whose message also names the work already done (created/removed/replaced IDs)."""

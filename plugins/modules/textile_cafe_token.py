@@ -389,7 +389,8 @@ class TokenRun:
 
 
 def main():
-    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           failure_result=dict(changed=False, created_ids=[], removed_ids=[], replaced_ids=[]))
     p = module.params
     try:
         action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
@@ -398,7 +399,7 @@ def main():
         ids = normalize_ids(p['ids'], 'ids')
         keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
     except PlanError as err:
-        module.fail(str(err), changed=False, created_ids=[], removed_ids=[], replaced_ids=[])
+        module.fail(str(err))
 
     run = TokenRun(module)
     run.before = run.read()

@@ -368,6 +368,13 @@ class TestInputAndConnection:
         assert result['failed'] and 'Connection refused' in result['msg']
         assert result['created_ids'] == []
 
+    @pytest.mark.parametrize('args', [dict(api_url='http://u:p@127.0.0.1:1'), dict(state='gone'), dict(nope=1)],
+                             ids=['connection-option', 'argument-spec', 'unknown-option'])
+    def test_every_failure_carries_the_id_lists(self, run_module, args):
+        result = run_module(module, args)
+        assert result['failed'] and result['changed'] is False
+        assert result['created_ids'] == result['removed_ids'] == result['replaced_ids'] == []
+
     def test_env_fallback_for_api_url(self, run_module, sim, monkeypatch):
         monkeypatch.setenv('TEXTILE_API_URL', sim.url)
         token = new_token()
