@@ -94,7 +94,8 @@ class TextileModule(AnsibleModule):
         self._check_connection_options()
         self._warned_plain_http = False
         self._warned_validate = False
-        credentials = self.params['api_username'] is not None or self.params['api_password'] is not None
+        credentials = self.params['api_username'] is not None or self.params['api_password'] is not None or \
+            any(name.lower() == 'authorization' for name in self.params['headers'] or {})
         if credentials or self.params.get('tokens'):
             self.warn_plain_http()
         p = self.params

@@ -77,6 +77,8 @@ def test_authorization_header_allowed_without_username(run):
 @pytest.mark.parametrize('url, args, warned', [
     ('http://10.1.2.3:40600', dict(api_username='P1', api_password='pin'), True),
     ('http://cafe.example.com:40600', dict(tokens=['t']), True),
+    ('http://10.1.2.3:40600', dict(headers={'Authorization': 'Bearer pin'}), True),
+    ('http://10.1.2.3:40600', dict(headers={'X-Proxy': 'a'}), False),
     ('http://10.1.2.3:40600', dict(), False),
     ('https://10.1.2.3:40600', dict(api_password='pin'), False),
     ('http://127.0.0.1:40600', dict(api_password='pin', tokens=['t']), False),
