@@ -94,13 +94,13 @@ class TextileModule(AnsibleModule):
         self._check_connection_options()
         self._warned_plain_http = False
         self._warned_validate = False
-        credentials = self.params['api_username'] is not None or self.params['api_password'] is not None or \
-            any(name.lower() == 'authorization' for name in self.params['headers'] or {})
-        if credentials or self.params.get('tokens'):
-            self.warn_plain_http()
         p = self.params
+        credentials = p['api_username'] is not None or p['api_password'] is not None or \
+            any(name.lower() == 'authorization' for name in p['headers'] or {})
+        if credentials or p.get('tokens'):
+            self.warn_plain_http()
         self.api = TextileAPI(
-            api_url=p['api_url'], api_version=p['api_version'], username=p['api_username'],
+            api_url=p['api_url'].strip(), api_version=p['api_version'], username=p['api_username'],
             password=p['api_password'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
             client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
             retries=p['retries'], headers=p['headers'])

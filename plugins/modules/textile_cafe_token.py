@@ -288,7 +288,7 @@ class TokenRun:
     def mint(self, store):
         """Mint a token (stored or not) and return the module result."""
         self.module.warn_plain_http()
-        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=store)
+        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store))
         if store and self.module.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
