@@ -6,8 +6,9 @@
 #                                (e.g. "pytest", "sanity", "pytest-unit", "build")
 #   scripts/test.sh --list       print the stage names
 #
-# Each stage prints a header; the run ends with a table and the line "checks: N passed, N failed",
-# and exits non-zero when any stage failed. A failing stage does not stop the others.
+# Stages run TEXTILE_TEST_JOBS (default 2) at a time; each one's output is printed under a header when it
+# ends, in a fixed order. The run ends with a table and the line "checks: N passed, N failed", and exits
+# non-zero when any stage failed. A failing stage does not stop the others.
 
 set -uo pipefail
 
@@ -15,16 +16,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/venv.sh
 . "$ROOT/scripts/venv.sh"
 
-# name | what it runs. Order is run order.
+# name | what it runs. Reported in this order; ordered so that long stages start early.
 STAGES=(
-    "pytest-unit|pytest tests/unit (main line: Python 3.12, ansible-core 2.21)"
-    "pytest-interop|pytest tests/interop: the npm client against the simulator"
-    "pytest-integration|pytest tests/integration: ansible-playbook against the simulator"
-    "pytest-reliability|pytest tests/reliability"
-    "pytest-compat|pytest tests/unit tests/integration (compat line: Python 3.11, ansible-core 2.19)"
     "sanity-ignores|tests/sanity holds no ignore entries"
-    "sanity-2.21|ansible-test sanity --python 3.12 (ansible-core 2.21)"
+    "pytest-unit|pytest tests/unit (main line: Python 3.12, ansible-core 2.21)"
+    "pytest-integration|pytest tests/integration: ansible-playbook against the simulator"
     "sanity-2.19|ansible-test sanity --python 3.11 (ansible-core 2.19)"
+    "pytest-reliability|pytest tests/reliability"
+    "sanity-2.21|ansible-test sanity --python 3.12 (ansible-core 2.21)"
+    "pytest-compat|pytest tests/unit tests/integration (compat line: Python 3.11, ansible-core 2.19)"
+    "pytest-interop|pytest tests/interop: the npm client against the simulator"
     "units|ansible-test units --python 3.12"
     "ansible-lint|ansible-lint --profile production"
     "docs-lint|antsibull-docs lint-collection-docs --plugin-docs"
@@ -34,9 +35,7 @@ STAGES=(
 )
 
 WORK=""
-COPY=""
-PYTHONPATH_DIR=""
-TARBALL=""
+JOBS=${TEXTILE_TEST_JOBS:-2}
 
 cleanup() {
     [ -n "$WORK" ] && rm -rf "$WORK"
@@ -60,7 +59,7 @@ selected() {
 apt_install() {
     local package=$1
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        say "setup: $package is missing and cannot be installed here (not root or no apt-get); tests that need it skip"
+        say "setup: $package is missing and cannot be installed here (not root or no apt-get); what needs it skips"
         return 0
     fi
     say "setup: installing $package with apt-get"
@@ -68,7 +67,7 @@ apt_install() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null >/dev/null 2>&1 && APT_UPDATED=1
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" </dev/null >/dev/null 2>&1 \
-        || say "setup: apt-get install $package failed; tests that need it skip"
+        || say "setup: apt-get install $package failed; what needs it skips"
     return 0
 }
 
@@ -102,6 +101,10 @@ setup() {
     say "main:   $MAIN_VENV"
     say "compat: $COMPAT_VENV"
     install_get_pip_standin "$MAIN_VENV" && install_get_pip_standin "$COMPAT_VENV" || exit 1
+    # ansible-test sanity checks shell scripts only when shellcheck is there.
+    if selected sanity && ! command -v shellcheck >/dev/null 2>&1; then
+        apt_install shellcheck
+    fi
 
     if [ -f "$ROOT/tests/interop/package.json" ] && selected pytest-interop; then
         command -v npm >/dev/null 2>&1 || apt_install npm
@@ -116,15 +119,16 @@ setup() {
     PYTHONPATH_DIR="$WORK/pythonpath"
     mkdir -p "$PYTHONPATH_DIR/ansible_collections/textileio"
     ln -s "$ROOT" "$PYTHONPATH_DIR/ansible_collections/textileio/textile"
-    make_collection_copy
 }
 
-# A real copy of the tracked files (as they are in the work tree), for the tools that need one.
-make_collection_copy() {
-    COPY="$WORK/copy/ansible_collections/textileio/textile"
-    mkdir -p "$COPY"
-    (cd "$ROOT" && git ls-files -z | tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$COPY" \
-        || { say "setup: cannot copy the tracked files (is $ROOT a git clone?)"; exit 1; }
+# Make a real copy of the tracked files (as they are in the work tree) for the stage $1; print its path.
+# Each stage gets its own, so stages running side by side never share tests/output or tool caches.
+collection_copy() {
+    local copy="$WORK/$1/ansible_collections/textileio/textile"
+    mkdir -p "$copy"
+    (cd "$ROOT" && git ls-files -z | tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$copy" \
+        || { say "cannot copy the tracked files (is $ROOT a git clone?)" >&2; return 1; }
+    echo "$copy"
 }
 
 # Run a command with venv $1 first on PATH.
@@ -134,25 +138,32 @@ in_venv() {
     PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv" "$@"
 }
 
-# pytest in venv $1 over the given directories, those that exist; exit 5 (nothing collected) means skipped.
+# pytest in venv $1 over directory $2 (skipped when absent or empty), further arguments passed on.
 run_pytest() {
-    local venv=$1 dirs=() dir rc
-    shift
-    for dir in "$@"; do
-        [ -d "$ROOT/$dir" ] && dirs+=("$dir")
-    done
-    [ ${#dirs[@]} -gt 0 ] || return 100
-    (cd "$ROOT" && PYTHONPATH="$PYTHONPATH_DIR" in_venv "$venv" python -m pytest -p no:cacheprovider -n 2 -q "${dirs[@]}")
+    local venv=$1 dir=$2 rc
+    shift 2
+    [ -d "$ROOT/$dir" ] || return 100
+    (cd "$ROOT" && PYTHONPATH="$PYTHONPATH_DIR" in_venv "$venv" python -m pytest -p no:cacheprovider -q "$@" "$dir")
     rc=$?
-    [ $rc -eq 5 ] && return 100
+    [ $rc -eq 5 ] && return 100 # nothing collected
     return $rc
 }
 
+# Unit tests run in one process: they are quick, and some parametrize with random values, which
+# pytest-xdist rejects ("Different tests were collected between gw0 and gw1").
 stage_pytest_unit() { run_pytest "$MAIN_VENV" tests/unit; }
 stage_pytest_interop() { run_pytest "$MAIN_VENV" tests/interop; }
-stage_pytest_integration() { run_pytest "$MAIN_VENV" tests/integration; }
-stage_pytest_reliability() { run_pytest "$MAIN_VENV" tests/reliability; }
-stage_pytest_compat() { run_pytest "$COMPAT_VENV" tests/unit tests/integration; }
+stage_pytest_integration() { run_pytest "$MAIN_VENV" tests/integration -n 2; }
+stage_pytest_reliability() { run_pytest "$MAIN_VENV" tests/reliability -n 2; }
+stage_pytest_compat() {
+    local unit integration
+    run_pytest "$COMPAT_VENV" tests/unit
+    unit=$?
+    run_pytest "$COMPAT_VENV" tests/integration -n 2
+    integration=$?
+    [ $unit -eq 100 ] && [ $integration -eq 100 ] && return 100
+    [ $unit -eq 100 ] || [ $unit -eq 0 ] && { [ $integration -eq 100 ] || [ $integration -eq 0 ]; }
+}
 
 stage_sanity_ignores() {
     local found
@@ -165,38 +176,40 @@ stage_sanity_ignores() {
     say "no ignore entries under tests/sanity"
 }
 
-run_ansible_test() {
-    local venv=$1
-    shift
-    (cd "$COPY" && in_venv "$venv" ansible-test "$@" --color no --requirements)
+# Run a tool from venv $2 in a fresh copy of the collection named after stage $1.
+in_copy() {
+    local stage=$1 venv=$2 copy
+    shift 2
+    copy=$(collection_copy "$stage") || return 1
+    (cd "$copy" && in_venv "$venv" "$@")
 }
 
-stage_sanity_2_21() { run_ansible_test "$MAIN_VENV" sanity --python 3.12; }
-stage_sanity_2_19() { run_ansible_test "$COMPAT_VENV" sanity --python 3.11; }
+stage_sanity_2_21() { in_copy sanity-2.21 "$MAIN_VENV" ansible-test sanity --python 3.12 --color no --requirements; }
+stage_sanity_2_19() { in_copy sanity-2.19 "$COMPAT_VENV" ansible-test sanity --python 3.11 --color no --requirements; }
 stage_units() {
     [ -d "$ROOT/tests/unit" ] || return 100
-    run_ansible_test "$MAIN_VENV" units --python 3.12
+    in_copy units "$MAIN_VENV" ansible-test units --python 3.12 --color no --requirements
+}
+stage_ansible_lint() { in_copy ansible-lint "$MAIN_VENV" ansible-lint --profile production --nocolor; }
+stage_docs_lint() { in_copy docs-lint "$MAIN_VENV" antsibull-docs lint-collection-docs --plugin-docs .; }
+stage_changelog_lint() { in_copy changelog-lint "$MAIN_VENV" antsibull-changelog lint; }
+
+# Build the collection tarball of stage $1 into $WORK/$1/dist; print its path.
+build_tarball() {
+    local stage=$1
+    in_copy "$stage" "$MAIN_VENV" ansible-galaxy collection build --force --output-path "$WORK/$stage/dist" >&2 || return 1
+    ls "$WORK/$stage"/dist/textileio-textile-*.tar.gz
 }
 
-stage_ansible_lint() {
-    (cd "$COPY" && in_venv "$MAIN_VENV" ansible-lint --profile production --nocolor)
-}
-
-stage_docs_lint() {
-    (cd "$COPY" && in_venv "$MAIN_VENV" antsibull-docs lint-collection-docs --plugin-docs .)
-}
-
-stage_changelog_lint() {
-    (cd "$COPY" && in_venv "$MAIN_VENV" antsibull-changelog lint)
-}
-
-# ansible-doc of one plugin from the installed collection; fails on an error or a warning.
+# ansible-doc of one plugin from the collection installed under $1; fails on an error or a warning.
 doc_one() {
-    local type=$1 name=$2 out
+    local installed=$1 type=$2 name=$3 out rc
     # From a directory outside any collection, so only the installed copy can answer.
-    out=$(cd "$WORK" && ANSIBLE_COLLECTIONS_PATH="$WORK/installed" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+    out=$(cd "$installed" && ANSIBLE_COLLECTIONS_PATH="$installed" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
         in_venv "$MAIN_VENV" ansible-doc -t "$type" "textileio.textile.$name" 2>&1 >/dev/null)
-    local rc=$?
+    rc=$?
+    # ansible-core 2.21 warns about its own internal collection when documenting roles.
+    out=$(grep -v '_protomatter. does not have a MANIFEST.json' <<<"$out")
     if [ $rc -ne 0 ] || [ -n "$out" ]; then
         say "ansible-doc -t $type textileio.textile.$name: FAILED (rc $rc)"
         say "$out"
@@ -206,49 +219,64 @@ doc_one() {
 }
 
 stage_build() {
-    local copy=$COPY failed=0 file name
-    mkdir -p "$WORK/dist" "$WORK/installed"
-    (cd "$copy" && in_venv "$MAIN_VENV" ansible-galaxy collection build --force --output-path "$WORK/dist") || return 1
-    TARBALL=$(ls "$WORK"/dist/textileio-textile-*.tar.gz)
-    in_venv "$MAIN_VENV" ansible-galaxy collection install --force -p "$WORK/installed" "$TARBALL" || return 1
+    local tarball installed="$WORK/build/installed" copy failed=0 file name
+    tarball=$(build_tarball build) || return 1
+    in_venv "$MAIN_VENV" ansible-galaxy collection install --force -p "$installed" "$tarball" 2>&1 \
+        | grep -v 'is not part of the configured Ansible collections paths'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+    copy="$installed/ansible_collections/textileio/textile"
     for file in "$copy"/plugins/modules/*.py; do
         [ -e "$file" ] || continue
         name=$(basename "$file" .py)
         case "$name" in _* | __init__) continue ;; esac
-        doc_one module "$name" || failed=1
+        doc_one "$installed" module "$name" || failed=1
     done
     for file in "$copy"/plugins/filter/*.yml "$copy"/plugins/filter/*.yaml; do
         [ -e "$file" ] || continue
-        doc_one filter "$(basename "${file%.*}")" || failed=1
+        doc_one "$installed" filter "$(basename "${file%.*}")" || failed=1
     done
     for file in "$copy"/roles/*/meta/argument_specs.yml; do
         [ -e "$file" ] || continue
-        doc_one role "$(basename "$(dirname "$(dirname "$file")")")" || failed=1
+        doc_one "$installed" role "$(basename "$(dirname "$(dirname "$file")")")" || failed=1
     done
     return $failed
 }
 
 stage_galaxy_importer() {
-    local log="$WORK/importer/importer.log" rc errors
-    [ -n "$TARBALL" ] || stage_build >/dev/null 2>&1 || { say "the collection does not build; see the build stage"; return 1; }
-    mkdir -p "$WORK/importer/tmp"
+    local dir="$WORK/galaxy-importer" tarball rc errors
+    tarball=$(build_tarball galaxy-importer) || { say "the collection does not build"; return 1; }
+    mkdir -p "$dir/run/tmp"
     # Run from its own directory: it writes importer_result.json into the working directory.
-    (cd "$WORK/importer" && GALAXY_IMPORTER_CONFIG="$ROOT/scripts/galaxy-importer.cfg" \
-        GALAXY_IMPORTER_TMP_ROOT_DIR="$WORK/importer/tmp" \
-        in_venv "$MAIN_VENV" python -m galaxy_importer.main "$TARBALL") 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
-    # Its exit code says little: read its report for errors.
-    errors=$(grep -E '^ERROR|Traceback' "$log")
-    if [ $rc -ne 0 ] || [ -n "$errors" ] || ! grep -q 'Importer processing completed successfully' "$log"; then
+    (cd "$dir/run" && GALAXY_IMPORTER_CONFIG="$ROOT/scripts/galaxy-importer.cfg" GALAXY_IMPORTER_TMP_ROOT_DIR="$dir/run/tmp" \
+        in_venv "$MAIN_VENV" python -m galaxy_importer.main "$tarball") >"$dir/importer.log" 2>&1
+    rc=$?
+    cat "$dir/importer.log"
+    # Its exit code says little: read its log for errors.
+    errors=$(grep -E '^ERROR|Traceback' "$dir/importer.log")
+    if [ $rc -ne 0 ] || [ -n "$errors" ] || ! grep -q 'Importer processing completed successfully' "$dir/importer.log"; then
         say "galaxy-importer reported errors (exit code $rc):"
         say "$errors"
         return 1
     fi
 }
 
+# Start stage number $1 in the background; its output goes to a log, its exit code and end time to a file.
+launch() {
+    local name=${NAMES[$1]}
+    date +%s >"$WORK/stages/$1.start"
+    (
+        cd "$ROOT" || exit 1
+        "stage_${name//[-.]/_}" </dev/null >"$WORK/stages/$1.log" 2>&1
+        echo "$? $(date +%s)" >"$WORK/stages/$1.rc.tmp"
+        mv "$WORK/stages/$1.rc.tmp" "$WORK/stages/$1.rc"
+    ) &
+}
+
 main() {
-    local arg entry name desc fn rc start took index=0 total passed=0 failed=0 skipped=0 results=()
+    local arg entry i rc end took launched=0 shown=0 running passed=0 failed=0 results=()
     WANTED=()
+    NAMES=()
+    DESCS=()
     for arg in "$@"; do
         case "$arg" in
             --list)
@@ -256,7 +284,7 @@ main() {
                 exit 0
                 ;;
             -h | --help)
-                sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
             *) WANTED+=("$arg") ;;
@@ -265,37 +293,51 @@ main() {
     for arg in "${WANTED[@]}"; do
         printf '%s\n' "${STAGES[@]}" | grep -qE "^$arg(-[^|]*)?\|" || { say "unknown stage '$arg' (see --list)"; exit 2; }
     done
+    for entry in "${STAGES[@]}"; do
+        selected "${entry%%|*}" && NAMES+=("${entry%%|*}") && DESCS+=("${entry#*|}")
+    done
 
     setup
-    total=0
-    for entry in "${STAGES[@]}"; do selected "${entry%%|*}" && total=$((total + 1)); done
-
-    for entry in "${STAGES[@]}"; do
-        name=${entry%%|*}
-        desc=${entry#*|}
-        selected "$name" || continue
-        index=$((index + 1))
-        fn="stage_${name//[-.]/_}"
+    mkdir -p "$WORK/stages"
+    say "running ${#NAMES[@]} stages, $JOBS at a time (TEXTILE_TEST_JOBS); each one's output is shown when it ends"
+    # Stages run side by side (most of their time is spent waiting) and are reported in order.
+    while [ $shown -lt ${#NAMES[@]} ]; do
+        running=0
+        for ((i = shown; i < launched; i++)); do
+            [ -f "$WORK/stages/$i.rc" ] || running=$((running + 1))
+        done
+        if [ $running -lt "$JOBS" ] && [ $launched -lt ${#NAMES[@]} ]; then
+            launch $launched
+            launched=$((launched + 1))
+            continue
+        fi
+        if [ ! -f "$WORK/stages/$shown.rc" ]; then
+            sleep 1
+            continue
+        fi
+        i=$shown
+        read -r rc end <"$WORK/stages/$i.rc"
+        took=$((end - $(cat "$WORK/stages/$i.start")))
         say ""
-        say "==== [$index/$total] $name: $desc ===="
-        start=$(date +%s)
-        "$fn"
-        rc=$?
-        took=$(($(date +%s) - start))
+        say "==== [$((i + 1))/${#NAMES[@]}] ${NAMES[$i]}: ${DESCS[$i]} ===="
+        cat "$WORK/stages/$i.log"
         case $rc in
-            0) results+=("$name|passed|$took"); passed=$((passed + 1)) ;;
-            100) results+=("$name|skipped (nothing to run)|$took"); skipped=$((skipped + 1)) ;;
-            *) results+=("$name|FAILED (exit $rc)|$took"); failed=$((failed + 1)) ;;
+            0) results+=("${NAMES[$i]}|passed|$took"); passed=$((passed + 1)) ;;
+            100) results+=("${NAMES[$i]}|skipped (nothing to run)|$took") ;;
+            *) results+=("${NAMES[$i]}|FAILED (exit $rc)|$took"); failed=$((failed + 1)) ;;
         esac
-        say "==== $name: ${results[-1]#*|} after ${took}s ===="
+        IFS='|' read -r _ entry _ <<<"${results[-1]}"
+        say "==== ${NAMES[$i]}: $entry after ${took}s ===="
+        shown=$((shown + 1))
     done
+    wait
 
     say ""
     say "==== summary ===="
     printf '%-20s %-26s %s\n' stage result seconds
     for entry in "${results[@]}"; do
-        IFS='|' read -r name desc took <<<"$entry"
-        printf '%-20s %-26s %s\n' "$name" "$desc" "$took"
+        IFS='|' read -r arg rc took <<<"$entry"
+        printf '%-20s %-26s %s\n' "$arg" "$rc" "$took"
     done
     say "checks: $passed passed, $failed failed"
     [ $failed -eq 0 ]
