@@ -388,6 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, status: int, body: bytes = b"", content_type: str | None = None, headers=()) -> None:
         self._status = status
+        self._finish_entry()
         self.send_response_only(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -416,6 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._status = None
+        self._pending = None
         body = self._read_body()
         target = urllib.parse.urlsplit(self.path)
         raw_path = target.path or "/"
@@ -428,8 +430,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(400)
             return
         sim = self.server.sim
-        started = time.monotonic()
         entry = sim.record(self.command, path, self.headers)
+        self._pending = (entry, time.monotonic(), path)
         try:
             fault = sim.take_fault(self.command, path)
             entry["fault"] = fault.action if fault is not None else None
@@ -443,15 +445,25 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._route(path, target.query)
         except _Drop:
+            self._finish_entry()
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         finally:
-            entry["status"] = self._status
-            sim.log_access(self._status, time.monotonic() - started, self.client_address[0], self.command, path,
-                           fault.action if fault is not None else None)
+            self._finish_entry()
+
+    def _finish_entry(self) -> None:
+        """Record the status and write the access line once, before the answer leaves (so a client that
+        reads the request log right after its answer sees it complete)."""
+        if self._pending is None:
+            return
+        entry, started, path = self._pending
+        self._pending = None
+        entry["status"] = self._status
+        self.server.sim.log_access(self._status, time.monotonic() - started, self.client_address[0], self.command,
+                                   path, entry["fault"])
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
