@@ -279,11 +279,11 @@ class PlaybookRunner:
 
     @staticmethod
     def _minted(result, mint_task):
-        if mint_task is None:
+        """The token the mint task returned (None when it did not run or returned none: the test's
+        own assertions and ``expect_rc`` report that)."""
+        if mint_task is None or mint_task not in result:
             return None
-        token = result[mint_task].get("token")
-        assert token, "task %r returned no minted token" % mint_task
-        return token
+        return result[mint_task].get("token") or None
 
     def _check_secrets(self, result, mint_task, minted, paths, skip):
         hits = []
