@@ -141,7 +141,8 @@ class TextileAPI:
     def __init__(self, api_url='http://127.0.0.1:40600', api_version='v0', username=None, password=None,
                  validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=30.0,
                  retries=3, headers=None, session=None):
-        parts = urlsplit(api_url or '')
+        api_url = (api_url or '').strip()
+        parts = urlsplit(api_url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
             raise ValueError('api_url must be an http:// or https:// URL with a host name')
         self.api_url = api_url.rstrip('/')

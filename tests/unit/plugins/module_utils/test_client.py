@@ -73,6 +73,7 @@ def raises(kind, call, *args, **kwargs):
     ('https://cafe.example:8443/textile/', '/v1/', 'tokens/abc', 'https://cafe.example:8443/textile/api/v1/tokens/abc'),
     ('https://cafe.example/textile', 'v0', '/', 'https://cafe.example/textile/'),
     ('http://127.0.0.1:40600/', 'v0', '/health/', 'http://127.0.0.1:40600/health'),
+    (' http://[::1]:40600/ ', 'v0', 'tokens', 'http://[::1]:40600/api/v0/tokens'),
 ])
 def test_url_building(api_url, version, path, expected):
     assert TextileAPI(api_url, api_version=version).url(path) == expected
