@@ -27,7 +27,11 @@ def returned(result, keys=RESULT_KEYS):
 
 @pytest.mark.compat
 def test_create_then_second_run_is_one_request(sim, run_playbook, new_token):
-    tokens = [new_token(), new_token(id_bytes=b"\0" + random_bytes.token_bytes(11)), new_token()]
+    zero_first_byte = new_token(id_bytes=b"\0" + random_bytes.token_bytes(11))
+    short = new_token(id_bytes=b"\1" + random_bytes.token_bytes(11))
+    zero_in_secret = new_token(secret=random_bytes.token_bytes(15) + b"\0" + random_bytes.token_bytes(16))
+    assert zero_first_byte.startswith("1") and len(short) == 59
+    tokens = [new_token(), zero_first_byte, short, zero_in_secret]
     book = playbook([module_task("Declare", {"tokens": tokens})])
 
     first = run_playbook(book, extra_vars={"api_url": sim.url})["Declare"]
@@ -35,7 +39,7 @@ def test_create_then_second_run_is_one_request(sim, run_playbook, new_token):
     assert first["changed"] is True
     assert first["created_ids"] == ids_of(tokens) == first["ids"]
     assert first["removed_ids"] == [] and first["replaced_ids"] == []
-    assert [r["method"] for r in sim.control.requests()] == ["GET", "POST", "POST", "POST"]
+    assert [r["method"] for r in sim.control.requests()] == ["GET"] + ["POST"] * len(tokens)
 
     sim.control.clear_requests()
     second = run_playbook(book, extra_vars={"api_url": sim.url})
