@@ -308,8 +308,8 @@ class PlaybookRunner:
 
 
 def _mask_fields(result, prefix=""):
-    """(key, value) of every msg, warnings, deprecations and diff in a result, loop items included."""
-    for key in ("msg", "warnings", "deprecations", "diff", "exception"):
+    """(key, value) of every message, warning, deprecation, error and diff in a result, loop items included."""
+    for key in ("msg", "warnings", "deprecations", "diff", "exception", "error"):
         if key in result:
             yield prefix + key, result[key]
     for index, item in enumerate(result.get("results") or []):

@@ -427,3 +427,14 @@ def test_parallel_forks_on_several_cafes(sim_factory, run_playbook, new_token):
     assert all(r["created_ids"] == ids_of(tokens) for r in result.host_results("Declare").values())
     assert all(sim.control.state_ids() == ids_of(tokens) for sim in cafes.values())
     assert result.changed == 3
+
+
+def test_plain_http_to_a_remote_host_warns_without_echoing_credentials(run_playbook, new_token, secrets):
+    password = secrets.add(base58.b58encode(random_bytes.token_bytes(16)).decode())
+    result = run_playbook(playbook([module_task("Remote over http", {
+        "tokens": [new_token()], "api_url": "http://192.0.2.1:40600", "api_username": "Premote",
+        "api_password": password, "timeout": 1, "retries": 0}, ignore_errors=True)]))
+    outcome = result["Remote over http"]
+    assert outcome["failed"] is True
+    warning_lines = [line for line in result.output.splitlines() if "[WARNING]" in line]
+    assert any("plain http" in line and "192.0.2.1" in line for line in warning_lines), warning_lines
