@@ -149,6 +149,14 @@ def test_wrong_variable_type_is_rejected_by_the_argument_spec(two_cafes, run_pla
     assert api_requests(cafe) == []
 
 
+def test_a_token_given_as_a_string_fails_asking_for_a_list(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
+                          inventory=fleet([cafe], cafe_tokens_present=new_token()))
+    assert "must be lists" in result[ROLE + "Check that the token and ID variables are lists"]["msg"]
+    assert api_requests(cafe) == []
+
+
 def test_module_failure_is_reported_with_the_ids_task(two_cafes, run_playbook, new_token):
     cafe = two_cafes[0]
     cafe.control.add_fault(method="GET", path="/api/v0/tokens", action="status", status=500, body="db is locked")
