@@ -87,7 +87,7 @@ CATALOGUE = [
 
 
 def test_catalogue_of_bad_inputs(sim, secrets, run_playbook):
-    assert len({name for name, *_ in CATALOGUE}) == len(CATALOGUE) >= 25
+    assert len({entry[0] for entry in CATALOGUE}) == len(CATALOGUE) >= 25
     for value in SECRET_INPUTS:
         secrets.add(value)
     sim.control.seed([GOOD])
@@ -115,8 +115,8 @@ def test_catalogue_of_bad_inputs(sim, secrets, run_playbook):
     if requests:
         problems.append("the simulator saw requests: %s" % [(r["method"], r["path"]) for r in requests])
     assert sim.control.state_ids() == [GOOD_ID]
-    assert not problems, "%d of %d bad inputs mishandled:\n  %s" % (len(problems), len(CATALOGUE),
-                                                                  "\n  ".join(problems))
+    report = "\n  ".join(problems)
+    assert not problems, "%d of %d bad inputs mishandled:\n  %s" % (len(problems), len(CATALOGUE), report)
 
 
 def test_password_in_api_url_is_not_echoed(secrets, run_playbook):

@@ -147,4 +147,3 @@ def test_fault(case, sim, new_token, run_playbook):
     imported = [r for r in sim.control.requests() if r["method"] == "POST" and r["status"] == 201]
     assert len(imported) == (0 if action == "remove" else len(declared - stored_before)), \
         "a declared token was imported more than once, or not at all"
-

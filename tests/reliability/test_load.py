@@ -11,7 +11,7 @@ TOKENS = 50
 
 
 def test_ten_concurrent_runs_store_each_token_once(sim, new_token, run_playbook):
-    tokens = [new_token() for _ in range(TOKENS)]
+    tokens = [new_token() for number in range(TOKENS)]
     expected = ids_of(tokens)
     inventory = {"all": {"hosts": {"cafe%02d" % n: {"ansible_connection": "local"} for n in range(HOSTS)}}}
 
