@@ -91,8 +91,7 @@ def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_fac
     assert result.failed == 0
 
 
-def test_without_expected_ids_an_id_on_some_cafes_only_is_missing_on_the_others(sim_factory, run_playbook,
-                                                                                   new_token):
+def test_without_expected_ids_an_id_held_by_some_cafes_is_missing_on_the_rest(sim_factory, run_playbook, new_token):
     shared, partial = new_token(), new_token()
     first, second, third = sim_factory(), sim_factory(), sim_factory()
     first.control.seed([shared, partial])
