@@ -65,7 +65,8 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
     assert [r for sim in (first, second) for r in sim.control.requests() if r["method"] != "GET"] == []
 
 
-def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_factory, run_playbook, new_token):
+def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_factory, run_playbook, new_token,
+                                                                        secrets):
     token = new_token()
     good = sim_factory()
     locked = sim_factory(username="P4user", password="the-daemon-pin-1234")
@@ -73,6 +74,9 @@ def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_fac
     down_url = "http://127.0.0.1:%d" % closed_port()
     inventory = fleet([good, locked], hostvars={}, textile_retries=0)
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {"textile_api_url": down_url}
+    password = secrets.add("s3cret-pass-in-url")
+    inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe5"] = {
+        "textile_api_url": good.url.replace("//", "//P4user:%s@" % password)}
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe4"] = {
         "ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port(),
         "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
@@ -80,12 +84,13 @@ def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_fac
     _base, data, page = read_report(result)
     cafes = data["cafes"]
     assert cafes["cafe1"]["reachable"] is True and cafes["cafe1"]["ids"] == [token_id(token)]
-    for name in ("cafe2", "cafe3", "cafe4"):
+    for name in ("cafe2", "cafe3", "cafe4", "cafe5"):
         assert cafes[name]["reachable"] is False and cafes[name]["count"] is None, name
         assert cafes[name]["error"], name
     assert "auth" in cafes["cafe2"]["error"].lower()  # Basic Auth failure, said as such
     assert cafes["cafe3"]["api_url"] == down_url
-    assert data["summary"]["reachable"] == 1 and data["summary"]["cafes"] == 4
+    assert cafes["cafe5"]["api_url"] == good.url  # user info (a password) is never shown
+    assert data["summary"]["reachable"] == 1 and data["summary"]["cafes"] == 5
     assert data["summary"]["missing"] == {} and data["summary"]["unexpected"] == {}
     assert html.escape(cafes["cafe2"]["error"]) in page
     assert result.failed == 0
