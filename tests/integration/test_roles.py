@@ -249,3 +249,15 @@ def test_delegate_to_localhost_runs_the_module_on_the_controller(two_cafes, run_
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
     assert cafe.control.state_ids() == [token_id(token)]
     assert result.recap["cafe1"]["unreachable"] == 0
+
+
+def test_basic_auth_from_role_variables(sim_factory, run_playbook, new_token):
+    cafe = sim_factory(username="P4account", password="daemon-pin-4321")
+    token = new_token()
+    inventory = fleet([cafe], cafe_tokens_present=[token], cafe_tokens_api_username="P4account",
+                      cafe_tokens_api_password="daemon-pin-4321")
+    run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
+    assert cafe.control.state_ids() == [token_id(token)]
+    del inventory["all"]["children"]["textile_cafes"]["vars"]["cafe_tokens_api_password"]
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
+    assert "auth" in result[SHOW]["msg"]["error"].lower()
