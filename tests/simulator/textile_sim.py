@@ -366,7 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- plumbing
 
     def log_request(self, code="-", size="-"):  # pylint: disable=unused-argument
-        """Access lines are written by ``_log_access`` (redacted), not by http.server."""
+        """Access lines are written by ``SimServer.log_access`` (redacted), not by http.server."""
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         self.server.sim.log(redact_text("[SIM] %s %s" % (self.address_string(), format % args)))
