@@ -48,25 +48,29 @@ SCENARIOS = [
     scenario("list-503-once", "converge", status("GET", 503, LIST, count=1), SUCCEEDS,
              requests={("GET", LIST): 2, ("POST", LIST): 2}),
     scenario("list-dropped-once", "converge", drop("GET", LIST, count=1), SUCCEEDS,
-             requests={("POST", LIST): 2}),
-    scenario("list-dropped-always", "converge", drop("GET", LIST), FAILS, msg=["connection"]),
+             requests={("GET", LIST): 2, ("POST", LIST): 2}),
+    scenario("list-dropped-always", "converge", drop("GET", LIST), FAILS, msg=["connection"],
+             requests={("GET", LIST): 3, ("POST", LIST): 0}),
     scenario("list-slower-than-timeout", "converge", delay("GET", 2.0, LIST), FAILS, msg=["timeout"],
-             retries=1, timeout=0.5),
-    scenario("list-slow-once", "converge", delay("GET", 2.0, LIST, count=1), SUCCEEDS, retries=1, timeout=0.5),
+             requests={("GET", LIST): 2, ("POST", LIST): 0}, retries=1, timeout=0.5),
+    scenario("list-slow-once", "converge", delay("GET", 2.0, LIST, count=1), SUCCEEDS,
+             requests={("GET", LIST): 2, ("POST", LIST): 2}, retries=1, timeout=0.5),
     # Imports: a POST is never re-sent blindly; the module re-lists to learn what happened.
     scenario("import-500-always", "converge", status("POST", 500, LIST, body="disk full"), FAILS,
-             msg=["500", "disk full"]),
+             msg=["500", "disk full"], requests={("POST", LIST): 3, ("GET", LIST): 4}),
     scenario("import-500-once", "converge", status("POST", 500, LIST, count=1), EITHER),
     scenario("import-400-claims-duplicate", "converge",
              status("POST", 400, LIST, body="UNIQUE constraint failed: cafe_tokens.id"), FAILS,
-             msg=["UNIQUE constraint failed"]),
+             msg=["UNIQUE constraint failed"], requests={("POST", LIST): 1, ("GET", LIST): 2}),
     scenario("import-dropped-once", "converge", drop("POST", LIST, count=1), EITHER),
     scenario("import-slower-than-timeout", "converge", delay("POST", 1.5, LIST, count=1), EITHER, timeout=0.5),
     # Removals are safe to retry.
     scenario("delete-503-once", "remove", status("DELETE", 503, count=1), SUCCEEDS,
-             requests={("DELETE", None): 2}),
-    scenario("delete-dropped-once", "remove", drop("DELETE", count=1), SUCCEEDS),
-    scenario("delete-500-always", "remove", status("DELETE", 500, body="busy"), FAILS, msg=["500"]),
+             requests={("DELETE", None): 2, ("GET", LIST): 2}),
+    scenario("delete-dropped-once", "remove", drop("DELETE", count=1), SUCCEEDS,
+             requests={("DELETE", None): 2, ("GET", LIST): 2}),
+    scenario("delete-500-always", "remove", status("DELETE", 500, body="busy"), FAILS, msg=["500"],
+             requests={("DELETE", None): 1}),
     # exclusive never removes anything it could not see in a list.
     scenario("exclusive-list-503-always", "exclusive", status("GET", 503, LIST), FAILS, msg=["503"],
              requests={("DELETE", None): 0}),
@@ -106,6 +110,15 @@ def check_honest(result, action, state, stored_before, declared, undeclared):
         assert state == declared
 
 
+def check_relisted_after_failed_imports(requests):
+    """An import that may have reached the cafe is never re-sent blindly: the list decides first."""
+    for position, entry in enumerate(requests):
+        if entry["method"] == "POST" and entry["status"] != 201:
+            following = requests[position + 1:position + 2]
+            assert [(r["method"], r["path"]) for r in following] == [("GET", LIST)], \
+                "a failed import was not followed by a list: %s" % requests
+
+
 @pytest.mark.parametrize("case", SCENARIOS)
 def test_fault(case, sim, new_token, run_playbook):
     action = case["action"]
@@ -133,6 +146,7 @@ def test_fault(case, sim, new_token, run_playbook):
     for (method, path), expected in case["requests"].items():
         assert count(faulty_requests, method, path) == expected, (method, path, faulty_requests)
     check_honest(faulty, action, state, stored_before, declared, undeclared)
+    check_relisted_after_failed_imports(faulty_requests)
 
     sim.control.clear_faults()
     recovery = run_playbook(playbook([module_task("recovery run", args)]), env=FAST)["recovery run"]
