@@ -192,7 +192,10 @@ stage_units() {
     [ -d "$ROOT/tests/unit" ] || return 100
     in_copy units "$MAIN_VENV" ansible-test units --python 3.12 --color no --requirements
 }
-stage_ansible_lint() { in_copy ansible-lint "$MAIN_VENV" ansible-lint --profile production --nocolor; }
+# The copy's own ansible_collections tree is where playbooks and roles find textileio.textile.
+stage_ansible_lint() {
+    ANSIBLE_COLLECTIONS_PATH="$WORK/ansible-lint" in_copy ansible-lint "$MAIN_VENV" ansible-lint --profile production --nocolor
+}
 stage_docs_lint() { in_copy docs-lint "$MAIN_VENV" antsibull-docs lint-collection-docs --plugin-docs .; }
 stage_changelog_lint() { in_copy changelog-lint "$MAIN_VENV" antsibull-changelog lint; }
 
