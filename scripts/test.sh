@@ -94,9 +94,9 @@ setup() {
     trap cleanup EXIT
 
     say "==== setup: virtualenvs (cache: $TEXTILE_VENV_CACHE) ===="
-    ensure_venv main || { say "setup failed: the main venv is missing (see the message above)"; exit 1; }
+    ensure_venv main || { say "setup failed: cannot set up the main venv (see the message above)"; exit 1; }
     MAIN_VENV=$VENV_DIR
-    ensure_venv compat || { say "setup failed: the compat venv is missing (see the message above)"; exit 1; }
+    ensure_venv compat || { say "setup failed: cannot set up the compat venv (see the message above)"; exit 1; }
     COMPAT_VENV=$VENV_DIR
     say "main:   $MAIN_VENV"
     say "compat: $COMPAT_VENV"

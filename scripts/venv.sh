@@ -69,7 +69,7 @@ ensure_venv() {
         fi
         if ! "$dir/bin/python" -m pip install --disable-pip-version-check -q \
                 -r "$TEXTILE_SCRIPTS_DIR/requirements-$line.txt" >>"$log" 2>&1; then
-            grep -E '^ERROR' "$log" | grep -v 'is ignored' | head -n 5 >&2
+            grep -E '^ERROR' "$log" | grep -vE 'is ignored|^ERROR: Ignored' | cut -c1-200 | tail -n 3 >&2
             rm -rf "$dir"
             venv_die "pip could not install scripts/requirements-$line.txt into the $line venv (PyPI unreachable or a pin unavailable?); full log: $log"
             exit 1
