@@ -233,7 +233,7 @@ stage_build() {
     for file in "$copy"/plugins/modules/*.py; do
         [ -e "$file" ] || continue
         name=$(basename "$file" .py)
-        case "$name" in _* | __init__) continue ;; esac
+        [[ $name == _* ]] && continue
         doc_one "$installed" module "$name" || failed=1
     done
     for file in "$copy"/plugins/filter/*.yml "$copy"/plugins/filter/*.yaml; do

@@ -30,7 +30,7 @@ venv_python_minor() {
 find_python() {
     local minor=$1 root candidate=""
     root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
-    candidate=$(ls -d "$root"/versions/"$minor".* 2>/dev/null | grep -E "/$minor\.[0-9]+$" | sort -V | tail -n 1)
+    candidate=$(printf '%s\n' "$root"/versions/"$minor".* | grep -E "/$minor\.[0-9]+$" | sort -V | tail -n 1)
     if [ -n "$candidate" ] && [ -x "$candidate/bin/python$minor" ]; then
         echo "$candidate/bin/python$minor"
     elif command -v "python$minor" >/dev/null 2>&1; then
