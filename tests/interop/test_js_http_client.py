@@ -23,6 +23,7 @@ if not os.path.isdir(os.path.join(HERE, "node_modules", "@textileio", "js-http-c
     pytest.skip("@textileio/js-http-client is not installed: run `npm ci` in tests/interop", allow_module_level=True)
 
 sim_module = pytest.importorskip("ansible_collections.textileio.textile.tests.simulator.textile_sim")
+tlsutil = pytest.importorskip("ansible_collections.textileio.textile.tests.simulator.tlsutil")
 client = pytest.importorskip("ansible_collections.textileio.textile.plugins.module_utils._client")
 token_format = pytest.importorskip("ansible_collections.textileio.textile.plugins.module_utils._token_format")
 
@@ -46,17 +47,17 @@ def sim():
         yield server
 
 
-def drive(url, *steps):
+def drive(url, *steps, env=None):
     """Run the driver; returns (results, unhandled rejections)."""
     answer = subprocess.run(["node", DRIVER, url, json.dumps(list(steps))], cwd=HERE, capture_output=True,
-                            text=True, timeout=60, check=False)
+                            text=True, timeout=60, check=False, env=dict(os.environ, **(env or {})))
     assert answer.returncode == 0, answer.stderr
     output = json.loads(answer.stdout)
     return output["results"], output["unhandled"]
 
 
-def drive_results(url, *steps):
-    return drive(url, *steps)[0]
+def drive_results(url, *steps, env=None):
+    return drive(url, *steps, env=env)[0]
 
 
 def step(call, *args):
@@ -67,8 +68,8 @@ def tid(token):
     return token_format.token_id(token)
 
 
-def python_tokens(url):
-    return client.Tokens(client.TextileAPI(url, retries=0))
+def python_tokens(url, **options):
+    return client.Tokens(client.TextileAPI(url, retries=0, **options))
 
 
 def wire(sim):
@@ -223,3 +224,16 @@ def test_our_client_sends_the_same_textile_headers_as_the_npm_client(sim):
     assert [(e[0], e[1], e[3]) for e in py] == [(e[0], e[1], e[3]) for e in js]
     assert [e[2] for e in py] == [e[2] for e in js] == [201, 201, 201, 200, 200, 204]
     assert py[2][3]["X-Textile-Opts"] == "token=<redacted>,store=true"
+
+
+def test_the_npm_client_over_https_trusts_the_generated_ca(tmp_path):
+    ca = tlsutil.make_test_ca(str(tmp_path / "ca"))
+    other = tlsutil.make_test_ca(str(tmp_path / "other"))
+    with sim_module.SimServer(bcrypt_cost=4, tls_cert=ca.server_cert, tls_key=ca.server_key) as server:
+        created, listed = drive_results(server.url, step("create", {"store": True}), step("list"),
+                                        env={"NODE_EXTRA_CA_CERTS": ca.ca_cert})
+        assert created["ok"] and [token_format.parse_list_entry(e).id for e in listed["value"]] == [
+            tid(created["value"])]
+        assert python_tokens(server.url, ca_path=ca.ca_cert).validate(created["value"]) is True
+        (refused,) = drive_results(server.url, step("list"), env={"NODE_EXTRA_CA_CERTS": other.ca_cert})
+        assert not refused["ok"] and refused["status"] is None  # TLS verification failed, no answer
