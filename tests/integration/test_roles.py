@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import REPO_ROOT, ids_of, token_id
+from harness import REPO_ROOT, ids_of, token_id, validates
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ROLE = "textileio.textile.cafe_tokens : "
@@ -261,3 +261,17 @@ def test_basic_auth_from_role_variables(sim_factory, run_playbook, new_token):
     del inventory["all"]["children"]["textile_cafes"]["vars"]["cafe_tokens_api_password"]
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
     assert "auth" in result[SHOW]["msg"]["error"].lower()
+
+
+def test_verify_secret_replaces_a_token_whose_secret_differs(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    declared = new_token()
+    impostor = new_token(id_bytes=bytes.fromhex(token_id(declared)))  # same ID, other secret
+    cafe.control.seed([impostor])
+    inventory = fleet([cafe], cafe_tokens_present=[declared])
+    plain = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
+    assert plain.changed == 0  # presence is decided by ID
+    inventory["all"]["children"]["textile_cafes"]["vars"]["cafe_tokens_verify_secret"] = True
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
+    assert result[SHOW]["msg"]["replaced_ids"] == [token_id(declared)]
+    assert validates(cafe, declared) and not validates(cafe, impostor)
