@@ -186,7 +186,7 @@ def build_summary(variants: dict[str, Variant]) -> list[str]:
     return lines
 
 
-def machine() -> list[str]:
+def machine(load_before: tuple) -> list[str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
@@ -195,7 +195,9 @@ def machine() -> list[str]:
     return [f"- CPUs (nproc): {os.cpu_count()}; CPU model: {cpu}",
             f"- memory: {mem_kb / 1024 / 1024:.1f} GiB",
             f"- Python {platform.python_version()}, ansible-core {core_version}, {platform.system()} "
-            f"{platform.release()}"]
+            f"{platform.release()}",
+            "- load average (1 min) at start and end of the run: %.1f, %.1f (above nproc means other work shared "
+            "the CPUs)" % (load_before[0], os.getloadavg()[0])]
 
 
 def main() -> int:
@@ -208,6 +210,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="also write the report as Markdown to this file")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     sims: list[SimProcess] = []
     variants: dict[str, Variant] = {}
     try:
