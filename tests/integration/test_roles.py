@@ -275,3 +275,13 @@ def test_verify_secret_replaces_a_token_whose_secret_differs(two_cafes, run_play
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
     assert result[SHOW]["msg"]["replaced_ids"] == [token_id(declared)]
     assert validates(cafe, declared) and not validates(cafe, impostor)
+
+
+def test_an_api_url_with_credentials_is_refused_without_showing_them(two_cafes, run_playbook, new_token, secrets):
+    cafe = two_cafes[0]
+    password = secrets.add("pin-in-the-url-9876")
+    inventory = fleet([cafe], cafe_tokens_present=[new_token()],
+                      cafe_tokens_api_url=cafe.url.replace("//", "//P4user:%s@" % password))
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
+    assert "must not contain user info" in result[ROLE + "Check that the API URL carries no credentials"]["msg"]
+    assert api_requests(cafe) == []
