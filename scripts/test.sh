@@ -37,7 +37,14 @@ STAGES=(
 WORK=""
 JOBS=${TEXTILE_TEST_JOBS:-2}
 
+STAGE_PIDS=()
+
+# On exit or interrupt: stop the stages still running (each is its own process group), drop the work dir.
 cleanup() {
+    local pid
+    for pid in "${STAGE_PIDS[@]}"; do
+        kill -TERM -- "-$pid" 2>/dev/null
+    done
     [ -n "$WORK" ] && rm -rf "$WORK"
 }
 
@@ -92,6 +99,7 @@ install_get_pip_standin() {
 setup() {
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/textile-test.XXXXXX") || { say "setup: mktemp failed"; exit 1; }
     trap cleanup EXIT
+    trap 'exit 130' INT TERM
 
     say "==== setup: virtualenvs (cache: $TEXTILE_VENV_CACHE) ===="
     ensure_venv main || { say "setup failed: cannot set up the main venv (see the message above)"; exit 1; }
@@ -275,6 +283,7 @@ launch() {
         echo "$? $(date +%s)" >"$WORK/stages/$1.rc.tmp"
         mv "$WORK/stages/$1.rc.tmp" "$WORK/stages/$1.rc"
     ) &
+    STAGE_PIDS+=("$!")
 }
 
 main() {
@@ -304,6 +313,7 @@ main() {
 
     setup
     mkdir -p "$WORK/stages"
+    set -m # each stage in its own process group, so cleanup can stop all it started
     say "running ${#NAMES[@]} stages, $JOBS at a time (TEXTILE_TEST_JOBS); each one's output is shown when it ends"
     # Stages run side by side (most of their time is spent waiting) and are reported in order.
     while [ $shown -lt ${#NAMES[@]} ]; do
