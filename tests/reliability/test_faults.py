@@ -74,7 +74,7 @@ SCENARIOS = [
     # exclusive never removes anything it could not see in a list.
     scenario("exclusive-list-503-always", "exclusive", status("GET", 503, LIST), FAILS, msg=["503"],
              requests={("DELETE", None): 0}),
-    scenario("exclusive-list-dropped-always", "exclusive", drop("GET", LIST), FAILS,
+    scenario("exclusive-list-dropped-always", "exclusive", drop("GET", LIST), FAILS, msg=["connection"],
              requests={("DELETE", None): 0}),
     scenario("exclusive-list-slow", "exclusive", delay("GET", 2.0, LIST), FAILS, msg=["timeout"],
              requests={("DELETE", None): 0}, retries=0, timeout=0.5),
