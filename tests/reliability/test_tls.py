@@ -20,8 +20,8 @@ ENVIRONMENTS = {
 
 
 @pytest.fixture(scope="module")
-def other_ca(tmp_path_factory):
-    """A CA that did not sign the simulator's certificate."""
+def other_ca(tmp_path_factory, tls_ca):  # pylint: disable=unused-argument
+    """A CA that did not sign the simulator's certificate (made with the helper that made ``tls_ca``)."""
     import tlsutil  # pylint: disable=import-error,import-outside-toplevel
     return tlsutil.make_test_ca(str(tmp_path_factory.mktemp("other-ca")), name="some other CA").ca_cert
 
