@@ -114,6 +114,9 @@ class TextileModule(AnsibleModule):
         except ValueError:
             url, has_user_info = None, False
         if has_user_info:
+            if url.password:
+                # The invocation echoed with a failure holds api_url: mask the password it carries.
+                self.no_log_values.add(url.password)
             self.fail_json(msg='api_url must not contain user info (user:password@); '
                                'use api_username and api_password instead.')
         if url is None or url.scheme not in ('http', 'https') or not url.hostname:
