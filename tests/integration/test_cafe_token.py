@@ -431,10 +431,12 @@ def test_parallel_forks_on_several_cafes(sim_factory, run_playbook, new_token):
 
 def test_plain_http_to_a_remote_host_warns_without_echoing_credentials(run_playbook, new_token, secrets):
     password = secrets.add(base58.b58encode(random_bytes.token_bytes(16)).decode())
+    # The warning comes when the module starts; the malformed tokens[1] then stops the run before any
+    # request, so nothing is sent to the non-loopback address (tests only ever talk to loopback).
     result = run_playbook(playbook([module_task("Remote over http", {
-        "tokens": [new_token()], "api_url": "http://192.0.2.1:40600", "api_username": "Premote",
+        "tokens": [new_token(), "0OIl"], "api_url": "http://192.0.2.1:40600", "api_username": "Premote",
         "api_password": password, "timeout": 1, "retries": 0}, ignore_errors=True)]))
     outcome = result["Remote over http"]
-    assert outcome["failed"] is True
+    assert outcome["failed"] is True and "tokens[1]" in outcome["msg"]
     warning_lines = [line for line in result.output.splitlines() if "[WARNING]" in line]
     assert any("plain http" in line and "192.0.2.1" in line for line in warning_lines), warning_lines

@@ -5,6 +5,7 @@ for what the simulator cannot do (hang, capture raw requests, answer like someth
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -234,7 +235,11 @@ def test_connection_refused(closed_port):
     assert api.sleeps == [0.5, 1.0] and api.request_count == 0
 
 
-def test_dns_failure():
+def test_dns_failure(monkeypatch):
+    # The resolver is made to fail in process: the test sends no DNS query off this machine.
+    def no_such_host(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+    monkeypatch.setattr(socket, 'getaddrinfo', no_such_host)
     api = api_for('http://textile-cafe.invalid:40600', retries=2)
     err = raises('dns', Tokens(api).validate, TOKEN)
     assert 'does not resolve' in str(err) and err.sent is False
