@@ -246,7 +246,7 @@ def main() -> int:
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:])
     report = ["## Results", "", f"Median of {args.runs} rounds; every variant runs once per round.", ""]
     report += build_table(variants) + ["", "## Summary", ""] + build_summary(variants)
-    report += ["", "## Command", "", f"    {command}", "", "## Machine", ""] + machine()
+    report += ["", "## Command", "", f"    {command}", "", "## Machine", ""] + machine(load_before)
     print("\n".join(report))
     if args.output:
         header = args.output.read_text().split("<!-- results -->")[0] if args.output.exists() else ""
