@@ -1024,6 +1024,8 @@ _OPTION_NAMES = ("host", "port", "port_file", "db", "bcrypt_cost", "username", "
 
 
 def main(argv=None) -> int:
+    # Read before the port file is written: a parent that dies once it has the port must be noticed.
+    parent = os.getppid()
     parser = argparse.ArgumentParser(description="go-textile tokens API simulator (tests only)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
@@ -1047,7 +1049,6 @@ def main(argv=None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: done.set())
     print("listening on %s" % server.url, flush=True)
-    parent = os.getppid()
     while not done.wait(1.0 if args.exit_with_parent else None):
         if os.getppid() != parent:
             break
