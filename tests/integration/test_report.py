@@ -65,8 +65,8 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
     assert [r for sim in (first, second) for r in sim.control.requests() if r["method"] != "GET"] == []
 
 
-def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_factory, run_playbook, new_token,
-                                                                        secrets):
+def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(
+        sim_factory, run_playbook, new_token, secrets):
     token = new_token()
     good = sim_factory()
     locked = sim_factory(username="P4user", password="the-daemon-pin-1234")
