@@ -30,6 +30,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
     TOKEN_BYTES,
     b58decode,
     id_path_segment,
+    is_id,
     parse_token,
     token_id,
 )
@@ -109,13 +110,9 @@ def redact_path(path):
     """The path with token segments shown as their ID, and any other segment after ``tokens/`` hidden."""
     segments = redact(path).split('/')
     for index in range(1, len(segments)):
-        if segments[index - 1] == 'tokens' and segments[index] and not _is_id(segments[index]):
+        if segments[index - 1] == 'tokens' and segments[index] and not is_id(segments[index]):
             segments[index] = '<redacted>'
     return '/'.join(segments)
-
-
-def _is_id(text):
-    return len(text) == 2 * ID_BYTES and all(char in '0123456789abcdef' for char in text)
 
 
 def _causes(exc):

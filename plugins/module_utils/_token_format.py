@@ -87,12 +87,17 @@ def token_id(text) -> str:
     return parse_token(text).id
 
 
+def is_id(text) -> bool:
+    """Whether ``text`` is a token ID in canonical form: 24 lowercase hexadecimal characters."""
+    return isinstance(text, str) and len(text) == 2 * ID_BYTES and all(char in '0123456789abcdef' for char in text)
+
+
 def normalize_id(text) -> str:
     """A token ID in canonical form: surrounding whitespace stripped, lowercase, 24 hex chars."""
     if not isinstance(text, str):
         raise TokenFormatError('a token ID must be a string')
     value = text.strip().lower()
-    if len(value) != 2 * ID_BYTES or any(char not in '0123456789abcdef' for char in value):
+    if not is_id(value):
         raise TokenFormatError(f'a token ID must be {2 * ID_BYTES} hexadecimal characters')
     return value
 
