@@ -293,8 +293,12 @@ class TextileAPI:
                     retryable = retry_unsent and not err.sent and err.kind in RETRY_KINDS
                 if not retryable or attempt >= self.retries:
                     raise
-            self.sleep(0.5 * 2 ** attempt)
+            self.backoff(attempt)
             attempt += 1
+
+    def backoff(self, attempt):
+        """Wait before the retry that follows ``attempt`` (counted from 0): 0.5 s, 1 s, 2 s, ..."""
+        self.sleep(0.5 * 2 ** attempt)
 
     @staticmethod
     def _body(data, headers):

@@ -368,7 +368,7 @@ class TokenRun:
                 return failure.kind != 'bad_request'
             if failure.kind == 'bad_request' or attempt == retries:
                 self.fail(f'{what} and the token is not stored', failure)
-            self.module.api.sleep(0.5 * 2 ** attempt)
+            self.module.api.backoff(attempt)
         return False  # pragma: no cover
 
     def report(self, plan):
