@@ -28,7 +28,9 @@ Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
 class RawServer:
     """A loopback HTTP/1.1 server that records each raw request and sends a canned answer.
 
-    ``answer`` is the raw response (bytes), or None to never answer and wait for the client to hang up.
+    ``answer`` is the raw response (bytes), None to never answer and wait for the client to hang up, or a
+    callable ``answer(conn, stopping)`` that writes whatever it likes to the connection (``stopping`` is an
+    Event set when the server stops).
     With an ``ssl.SSLContext`` it serves https. ``requests`` holds a ``Request`` for each request;
     ``hung_up`` is set when a client closed a connection that was never answered.
     """
@@ -38,6 +40,7 @@ class RawServer:
         self.context = context
         self.requests = []
         self.hung_up = threading.Event()
+        self.stopping = threading.Event()
         self.listener = socket.create_server(('127.0.0.1', 0))
         self.port = self.listener.getsockname()[1]
         self.url = f'{"https" if context else "http"}://127.0.0.1:{self.port}'
@@ -74,6 +77,8 @@ class RawServer:
             self.requests.append(Request(lines[0], headers, body))
             if self.answer is None:
                 self._wait_for_hang_up(conn)
+            elif callable(self.answer):
+                self.answer(conn, self.stopping)
             else:
                 conn.sendall(self.answer)
         except OSError:
@@ -90,6 +95,7 @@ class RawServer:
         self.hung_up.set()
 
     def stop(self):
+        self.stopping.set()
         try:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         except OSError:
