@@ -15,7 +15,9 @@ failure a person can act on.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
+import re
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -27,7 +29,11 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileError,
     Tokens,
 )
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, parse_list_entry
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
+    TOKEN_RUN,
+    TokenFormatError,
+    parse_list_entry,
+)
 
 try:
     import bcrypt
@@ -83,21 +89,166 @@ def is_loopback(host):
         return False
 
 
-class TextileModule(AnsibleModule):
-    """An AnsibleModule with the connection options, a checked configuration and a Textile client."""
+FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
+MAX_TIMEOUT = 3600
+MAX_RETRIES = 10
+# RFC 9110 field names (tokens); values printable latin-1 (no control characters, so no CR or LF).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HOST_NAME = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?')
+_API_VERSION = re.compile(r'v[0-9]{1,6}')
+FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
 
-    def __init__(self, argument_spec=None, failure_result=None, **kwargs):
-        """``failure_result``: values every failure returns (for example empty ID lists), unless it sets them."""
-        self._failure_result = dict(failure_result or {})
+
+def _printable_latin1(text):
+    return all(' ' <= char <= '~' or '\xa0' <= char <= '\xff' for char in text)
+
+
+def api_url_problem(value):
+    """What is wrong with an api_url (surrounding whitespace aside), or None. Never contains the URL."""
+    if not isinstance(value, str) or not value.strip():
+        return 'api_url must be an http:// or https:// URL, for example http://127.0.0.1:40600.'
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return 'api_url must not contain whitespace or control characters.'
+    if '@' in text:
+        return 'api_url must not contain user info (user:password@); use api_username and api_password instead.'
+    try:
+        url = urlsplit(text)
+        port = url.port
+    except ValueError:
+        return 'api_url is not a valid URL: check the host, and that the port is a number from 1 to 65535.'
+    if url.scheme not in ('http', 'https') or not url.hostname:
+        return 'api_url must be an http:// or https:// URL with a host, for example http://127.0.0.1:40600.'
+    if '?' in text or '#' in text:
+        return 'api_url must not have a query (?...) or a fragment (#...): give the base URL of the node API.'
+    if port is not None and not 1 <= port <= 65535 or url.netloc.endswith(':'):
+        return 'api_url has a port outside 1 to 65535.'
+    host = url.netloc.rpartition(':')[0] if url.port is not None else url.netloc
+    if host.startswith('['):
+        try:
+            ipaddress.IPv6Address(url.hostname)
+        except ValueError:
+            return 'api_url has an IPv6 address in brackets that is not valid.'
+    elif not _HOST_NAME.fullmatch(host):
+        return 'api_url has a host name with characters a host name cannot have (letters, digits, - and . only).'
+    return None
+
+
+def connection_problem(p):
+    """The first problem of the connection options (parameters after Ansible's checks), or None."""
+    problem = api_url_problem(p['api_url'])
+    if problem:
+        return problem
+    if not _API_VERSION.fullmatch(p['api_version']):
+        return 'api_version must be v followed by digits, for example v0.'
+    for option in ('api_username', 'api_password'):
+        value = p[option]
+        if value is not None and (any(ord(char) > 255 for char in value) or '\r' in value or '\n' in value):
+            return f'{option} must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+    if p['api_username'] is not None and ':' in p['api_username']:
+        return 'api_username must not contain ":" (HTTP Basic Auth separates the user and the password with it).'
+    if not (math.isfinite(p['timeout']) and 0 < p['timeout'] <= MAX_TIMEOUT):
+        return f'timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}.'
+    if not 0 <= p['retries'] <= MAX_RETRIES:
+        return f'retries must be from 0 to {MAX_RETRIES}.'
+    for name, value in (p['headers'] or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            return 'headers has a name that is not a valid HTTP header name (letters, digits and -).'
+        lowered = name.lower()
+        if lowered.startswith('x-textile-') or lowered == 'authorization' and p['api_username'] is not None:
+            return (f'headers may not set {name}: the module sends X-Textile-Args and X-Textile-Opts itself, and '
+                    'Authorization when api_username is set.')
+        if lowered in FRAMING_HEADERS:
+            return f'headers may not set {name}: the client sets it itself.'
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _printable_latin1(str(value)):
+            return f'headers[{name}] must be a string of printable latin-1 characters (no line breaks).'
+    for option in ('ca_path', 'client_cert', 'client_key'):
+        path = p[option]
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            return f'{option}: there is no readable file at {path}.'
+    if p['client_key'] is not None and p['client_cert'] is None:
+        return 'client_key needs client_cert.'
+    return None
+
+
+def is_infinite(value):
+    """Whether a raw parameter value is a number (or the text of one) that is infinite."""
+    try:
+        return not isinstance(value, bool) and isinstance(value, (str, float)) and math.isinf(float(value))
+    except (ValueError, OverflowError):
+        return False
+
+
+def nul_in(value, where=''):
+    """Where the first NUL character of a parameter value is (``ids[2]``, ``headers[X-Name]``), or None."""
+    if isinstance(value, str):
+        return where if '\0' in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = nul_in(key, where) or nul_in(item, f'{where}[{key!r}]' if where else str(key))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = nul_in(item, f'{where}[{index}]')
+            if found:
+                return found
+    return None
+
+
+def strings_in(value, keys=True):
+    """Every string in a parameter value (nested lists and dicts, and the dicts' keys unless ``keys`` is false)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items()
+                for text in (strings_in(key) if keys else []) + strings_in(item, keys)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in strings_in(item, keys)]
+    return []
+
+
+def keys_in(value):
+    """Every mapping key in a parameter value, at any depth."""
+    if isinstance(value, dict):
+        return [key for name, item in value.items() for key in [name] + keys_in(item)]
+    if isinstance(value, (list, tuple)):
+        return [key for item in value for key in keys_in(item)]
+    return []
+
+
+def mask_keys(value):
+    """``value`` with every token-shaped run in a mapping key (at any depth) replaced by ``********``."""
+    if isinstance(value, dict):
+        return {TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_keys(item) for item in value]
+    return value
+
+
+def token_runs(value):
+    """Every base58 run long enough to be a token in a parameter value."""
+    return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
+
+
+class TextileModule(AnsibleModule):
+    """An AnsibleModule with the connection options, checked before any request, a Textile client, and the one
+    failure path of the collection (``fail_json``)."""
+
+    def __init__(self, argument_spec=None, **kwargs):
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
         super().__init__(argument_spec=spec, **kwargs)
+        self._refuse_token_keys()
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        self._check_connection_options()
+        p = self.params
+        problem = connection_problem(p)
+        if problem:
+            self.fail_json(msg=problem)
         self._warned_plain_http = False
         self._warned_validate = False
-        p = self.params
         credentials = p['api_username'] is not None or p['api_password'] is not None or \
             any(name.lower() == 'authorization' for name in p['headers'] or {})
         if credentials or p.get('tokens'):
@@ -111,34 +262,43 @@ class TextileModule(AnsibleModule):
 
     def _load_params(self):
         super()._load_params()
+        # Before Ansible checks anything (and may fail echoing the arguments): hide every value that could be a
+        # token, wherever it was given, the values of no_log options, and any api_url that carries user info.
+        given = dict(self.params, **{name: os.environ.get(name) for name in FALLBACK_ENV})
+        self.no_log_values.update(token_runs(given))
+        for name, spec in self.argument_spec.items():
+            if spec.get('no_log'):
+                for key in [name] + list(spec.get('aliases', ())):
+                    self.no_log_values.update(text for text in strings_in(self.params.get(key), keys=False) if text)
+        for url in (self.params.get('api_url'), os.environ.get('TEXTILE_API_URL')):
+            if isinstance(url, str) and '@' in url and len(url.strip()) >= 8:
+                self.no_log_values.update({url, url.strip()})
         # Whether api_url came from the task or the environment, or is the default (for the hints of failures).
         self.api_url_given = self.params.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
+        self._refuse_token_keys()
+        # ansible-core's int check raises OverflowError (a traceback) for an infinite value: refuse it first.
+        for name in sorted(self.argument_spec):
+            if self.argument_spec[name].get('type') == 'int' and is_infinite(self.params.get(name)):
+                self.fail_json(msg=f'{name} must be a whole number.')
 
-    def _check_connection_options(self):
-        p = self.params
-        try:
-            url = urlsplit(p['api_url'].strip())
-            has_user_info = url.username is not None or url.password is not None
-        except ValueError:
-            url, has_user_info = None, False
-        if has_user_info:
-            if url.password:
-                # The invocation echoed with a failure holds api_url: mask the password it carries.
-                self.no_log_values.add(url.password)
-            self.fail_json(msg='api_url must not contain user info (user:password@); '
-                               'use api_username and api_password instead.')
-        if url is None or url.scheme not in ('http', 'https') or not url.hostname:
-            self.fail_json(msg='api_url must be an http:// or https:// URL with a host, '
-                               'for example http://127.0.0.1:40600.')
-        forbidden = [name for name in (p['headers'] or {}) if name.lower().startswith('x-textile-')
-                     or (name.lower() == 'authorization' and p['api_username'] is not None)]
-        if forbidden:
-            self.fail_json(msg=f"headers may not set {', '.join(sorted(forbidden))}: the module sends X-Textile-Args "
-                               'and X-Textile-Opts itself, and Authorization when api_username is set.')
-        if p['timeout'] <= 0:
-            self.fail_json(msg='timeout must be a positive number of seconds.')
-        if p['retries'] < 0:
-            self.fail_json(msg='retries must be 0 or more.')
+    def _refuse_token_keys(self):
+        """Ansible never hides dict keys: refuse a key that could be a token (a header name, or the key of a
+        mapping given where none belongs), masked in the arguments the failure echoes. Run on the raw arguments
+        and again after Ansible's checks, which turn a string such as ``name=value`` into a dict."""
+        keyed = sorted(name for name, value in self.params.items() if token_runs(keys_in(value)))
+        if keyed:
+            self.params.update({name: mask_keys(self.params[name]) for name in keyed})
+            canonical = {alias: name for name, spec in self.argument_spec.items() for alias in spec.get('aliases', ())}
+            self.fail_json(msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
+                               'token: a secret belongs in a value, which is hidden, never in a key.')
+
+    def _log_invocation(self):
+        # Ansible logs the arguments (to syslog) right after its own checks, and a NUL character makes that fail
+        # with a message that names no option: refuse it first, saying where it is.
+        where = nul_in({name: self.params.get(name) for name in self.argument_spec})
+        if where:
+            self.fail_json(msg=f'{where} contains a NUL character.')
+        super()._log_invocation()
 
     def warn_plain_http(self):
         """Warn once when credentials or tokens travel over plain http to a host that is not loopback."""
@@ -169,38 +329,56 @@ class TextileModule(AnsibleModule):
             matches = self.tokens.validate(token.text)
         return matches
 
-    def fail_json(self, msg, **kwargs):
-        super().fail_json(msg, **dict(self._failure_result, **kwargs))
+    # The one failure path
 
-    def fail(self, msg, **result):
-        """fail_json whose message also names the work already done (created/removed/replaced IDs)."""
-        done = [f'{label} {", ".join(result[key])}' for key, label in (
-            ('created_ids', 'created'), ('removed_ids', 'removed'), ('replaced_ids', 'replaced the secret of'))
-            if result.get(key)]
-        if done:
-            msg = f"{msg} Before this failure the run had already {'; '.join(done)}."
-        self.fail_json(msg=msg, **result)
+    def progress(self):
+        """Result values every failure carries (a module that writes returns the work done so far)."""
+        return {}
 
-    def fail_from_error(self, err, msg=None, **result):
-        """Fail with a TextileError as a sentence a person can act on, diagnosing a 404 of the tokens API."""
-        text = str(err)
-        if msg:
-            text = f'{msg}: {text}'
+    def done_note(self):
+        """A sentence naming the work done before a failure, or ''."""
+        return ''
+
+    def fail_json(self, msg, error=None, **result):
+        """Fail: ``msg`` (with the cause when ``error``, a TextileError, is given), then the work already done.
+
+        Every failure of the collection's modules comes here, Ansible's own argument checks included.
+        """
+        if error is not None:
+            msg = self.explain(error, msg)
+            result.setdefault('error', {'method': error.method, 'path': error.path, 'status': error.status,
+                                        'kind': error.kind, 'exception': error.exc_class})
+        note = self.done_note()
+        super().fail_json(msg=f'{msg} {note}' if note else msg, **dict(self.progress(), **result))
+
+    def explain(self, err, context=None):
+        """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""
+        text = f'{context}: {err}' if context else str(err)
         if err.kind == 'not_found' and str(err.path or '').rstrip('/').endswith('tokens'):
             text = f'{text} {self._diagnose_404()}'
         elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
             text = (f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
                     'TEXTILE_API_URL) when the API listens elsewhere.')
-        result.setdefault('error', {'method': err.method, 'path': err.path, 'status': err.status,
-                                    'kind': err.kind, 'exception': err.exc_class})
-        self.fail(text, **result)
+        return text
+
+    def run(self, work):
+        """Exit with the result of ``work()``; a TextileError it raises fails with its cause, and anything else
+        with its class only (its text might hold a value that must not be shown)."""
+        try:
+            result = work()
+        except TextileError as err:
+            self.fail_json('The request failed', error=err)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.fail_json(f'Internal error ({type(exc).__name__}): this is a bug of textileio.textile; please '
+                           'report it with the task that caused it (its arguments are not shown here).')
+        self.exit_json(**result)
 
     def _diagnose_404(self):
         try:
             info = self.api.node_info()
         except TextileError:
-            info = None
-        if isinstance(info, dict) and info.get('node_version'):
+            info = {}
+        if info.get('node_version'):
             return (f"{self.params['api_url']} is a go-textile node API, version {info['node_version']} "
                     f"(API {info.get('cafe_version', 'unknown')}), but it has no tokens API under "
                     f"/api/{self.params['api_version']}: check api_version; the tokens API needs go-textile "

@@ -246,57 +246,60 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class TokenRun:
+class TokenModule(TextileModule):
     """One run against one cafe: what it stores, and the work done so far (for reports and failures)."""
 
-    def __init__(self, module):
-        self.module = module
+    def __init__(self):
+        # Set before the argument checks, which may already fail through fail_json (and progress()).
         self.entries = {}
         self.before = []
         self.created_ids, self.removed_ids, self.replaced_ids = [], [], []
         self.unreplaced_ids = []
+        super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def progress(self):
         return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
                     replaced_ids=sorted(self.replaced_ids),
                     changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
 
-    def fail(self, msg, err=None, **extra):
+    def done_note(self):
+        done = [f'{label} {", ".join(sorted(ids))}' for ids, label in (
+            (self.created_ids, 'created'), (self.removed_ids, 'removed'),
+            (self.replaced_ids, 'replaced the secret of')) if ids]
+        note = f"Before this failure the run had already {'; '.join(done)}." if done else ''
         if self.unreplaced_ids:
-            msg = (f"{msg} The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
-                   'secrets and are now missing from the cafe; a re-run restores them.')
-        if err is None:
-            self.module.fail(msg, **self.progress(), **extra)
-        self.module.fail_from_error(err, msg, **self.progress(), **extra)
+            note += (f" The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
+                     'secrets and are now missing from the cafe; a re-run restores them.')
+        return note.strip()
 
     def read(self, failed_msg='Listing the tokens failed'):
         """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash."""
         try:
-            self.entries = self.module.stored_entries()
+            self.entries = self.stored_entries()
         except TextileError as err:
-            self.fail(failed_msg, err)
+            self.fail_json(failed_msg, error=err)
         return sorted(self.entries)
 
     def mismatched(self, declared):
         """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
         try:
             return [token.id for token in declared
-                    if token.id in self.entries and not self.module.secret_matches(token, self.entries[token.id])]
+                    if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])]
         except TextileError as err:
-            self.fail('Checking a token secret failed', err)
+            self.fail_json('Checking a token secret failed', error=err)
 
     def mint(self, store):
         """Mint a token (stored or not) and return the module result."""
-        self.module.warn_plain_http()
+        self.warn_plain_http()
         result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store))
-        if store and self.module.check_mode:
+        if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
-            minted = self.module.tokens.create(store=store)
+            minted = self.tokens.create(store=store)
         except TextileError as err:
             if store and err.sent:
                 self.fail_orphaned(err)
-            self.fail('Minting a token failed', err)
+            self.fail_json('Minting a token failed', error=err)
         result['token'] = mark_secret(minted)
         result['token_id'] = token_id(minted)
         if store:
@@ -310,41 +313,44 @@ class TokenRun:
         orphaned = sorted(set(after) - set(self.before))
         hint = (f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
                 'remove them with state=absent and ids.') if orphaned else 'No new ID appeared, so nothing was stored.'
-        self.fail(f'Minting a token failed after the request may have reached the cafe, so it was not retried. {hint}',
-                  err, orphaned_ids=orphaned)
+        self.fail_json(f'Minting a token failed after the request may have reached the cafe, so it was not retried. '
+                       f'{hint}', error=err, orphaned_ids=orphaned)
 
     def apply(self, plan):
         """Carry out a plan: removals (replacements included), one confirming list, then imports."""
-        for token_id_ in plan.removals:
-            self.remove(token_id_)
-            self.removed_ids.append(token_id_)
+        for removed_id in plan.removals:
+            self.remove(removed_id)
+            self.removed_ids.append(removed_id)
         for token in plan.replacements:
             self.remove(token.id)
             self.unreplaced_ids.append(token.id)
         if plan.removals or plan.replacements:
             self.confirm_removed(plan.removals + [token.id for token in plan.replacements])
         for token in plan.replacements:
-            self.store(token)
-            self.unreplaced_ids.remove(token.id)
+            stored = self.store(token)
+            self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
+            if not stored and not self.secret_matches(token, self.entries[token.id]):
+                self.fail_json(f'Another writer stored the token with ID {token.id} while this run replaced its '
+                               'secret, with a secret other than the declared one; re-run to replace it.')
             self.replaced_ids.append(token.id)
         for token in plan.imports:
             if self.store(token):
                 self.created_ids.append(token.id)
 
-    def remove(self, token_id_):
+    def remove(self, removed_id):
         try:
-            self.module.tokens.remove_id(token_id_)
+            self.tokens.remove_id(removed_id)
         except TextileError as err:
-            self.fail(f'Removing the token with ID {token_id_} failed', err)
+            self.fail_json(f'Removing the token with ID {removed_id} failed', error=err)
 
     def confirm_removed(self, removed):
         """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
         self.read()
-        still = sorted(token_id_ for token_id_ in removed if token_id_ in self.entries)
+        still = sorted(removed_id for removed_id in removed if removed_id in self.entries)
         if still:
-            self.removed_ids = [token_id_ for token_id_ in self.removed_ids if token_id_ not in still]
-            self.unreplaced_ids = [token_id_ for token_id_ in self.unreplaced_ids if token_id_ not in still]
-            self.fail(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them.")
+            self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
+            self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
+            self.fail_json(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them.")
 
     def store(self, token):
         """Import a token; True when this run stored it, False when another writer had stored it first.
@@ -353,27 +359,28 @@ class TokenRun:
         present means imported (or, after a 400, stored by another writer); absent means retry within the
         retries budget, except after a 400, which fails quoting the cafe's answer.
         """
-        retries = self.module.params['retries']
-        for attempt in range(retries + 1):
+        retries = self.params['retries']
+        attempt = 0
+        while True:
             try:
-                self.module.tokens.create(token=token.text, store=True)
+                self.tokens.create(token=token.text, store=True)
                 self.entries[token.id] = None
                 return True
             except TextileError as err:
                 failure = err
             what = f'Importing {token.where} (ID {token.id}) failed'
             if not failure.sent:
-                self.fail(what, failure)
+                self.fail_json(what, error=failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
                 return failure.kind != 'bad_request'
-            if failure.kind == 'bad_request' or attempt == retries:
-                self.fail(f'{what} and the token is not stored', failure)
-            self.module.api.backoff(attempt)
-        return False  # pragma: no cover
+            if failure.kind == 'bad_request' or attempt >= retries:
+                self.fail_json(f'{what} and the token is not stored', error=failure)
+            self.api.backoff(attempt)
+            attempt += 1
 
     def report(self, plan):
         """The module result: the prediction in check mode, the work done otherwise."""
-        if self.module.check_mode:
+        if self.check_mode:
             self.created_ids = [token.id for token in plan.imports]
             self.removed_ids = list(plan.removals)
             self.replaced_ids = [token.id for token in plan.replacements]
@@ -383,37 +390,38 @@ class TokenRun:
         return self.with_diff(dict(ids=ids, **self.progress()), ids)
 
     def with_diff(self, result, after):
-        if self.module._diff:
+        if self._diff:
             result['diff'] = id_diff(self.before, after, self.replaced_ids)
         return result
 
+    def converge(self):
+        """Read the cafe, decide, act (unless in check mode), and return the result."""
+        p = self.params
+        try:
+            action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
+                                   p['verify_secret'], p['store'])
+            declared = normalize_tokens(p['tokens'])
+            ids = normalize_ids(p['ids'], 'ids')
+            keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
+        except PlanError as err:
+            self.fail_json(str(err))
+
+        self.before = self.read()
+        if action == MINT:
+            return self.mint(store=p['store'] is not False)
+        if action == REMOVE:
+            plan = plan_absent(self.before, declared, ids)
+        else:
+            mismatched = self.mismatched(declared) if p['verify_secret'] else ()
+            plan = plan_present(self.before, declared, p['exclusive'], keep_ids, mismatched)
+        if not self.check_mode:
+            self.apply(plan)
+        return self.report(plan)
+
 
 def main():
-    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           failure_result=dict(changed=False, created_ids=[], removed_ids=[], replaced_ids=[]))
-    p = module.params
-    try:
-        action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
-                               p['verify_secret'], p['store'])
-        declared = normalize_tokens(p['tokens'])
-        ids = normalize_ids(p['ids'], 'ids')
-        keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
-    except PlanError as err:
-        module.fail(str(err))
-
-    run = TokenRun(module)
-    run.before = run.read()
-    if action == MINT:
-        module.exit_json(**run.mint(store=p['store'] is not False))
-
-    if action == REMOVE:
-        plan = plan_absent(run.before, declared, ids)
-    else:
-        mismatched = run.mismatched(declared) if p['verify_secret'] else ()
-        plan = plan_present(run.before, declared, p['exclusive'], keep_ids, mismatched)
-    if not module.check_mode:
-        run.apply(plan)
-    module.exit_json(**run.report(plan))
+    module = TokenModule()
+    module.run(module.converge)
 
 
 if __name__ == '__main__':

@@ -101,7 +101,9 @@ missing_ids:
   elements: str
   sample: []
 node:
-  description: The node's versions from C(GET /); empty when that request failed.
+  description:
+    - The node's versions from C(GET /); empty when that request failed.
+    - A value that does not look like a version (more than 32 characters, spaces, markup) is left out.
   returned: always
   type: dict
   contains:
@@ -155,35 +157,39 @@ ARGUMENT_SPEC = dict(
 def read_node(module):
     """``GET /``: the node's versions, or an empty dict when that request fails."""
     try:
-        info = module.api.node_info()
+        return module.api.node_info()
     except TextileError:
         return {}
-    return {key: info[key] for key in ('node_version', 'cafe_version') if key in info}
 
 
-def main():
-    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def gather(module):
+    """Read the cafe and return the facts."""
     try:
         ids = normalize_ids(module.params['ids'], 'ids')
         tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
     except PlanError as err:
-        module.fail_json(msg=str(err))
+        module.fail_json(str(err))
 
     try:
         entries = module.stored_entries()
     except TextileError as err:
-        module.fail_from_error(err, 'Listing the tokens failed')
+        module.fail_json('Listing the tokens failed', error=err)
     node = read_node(module)
     try:
         checked = [dict(id=token.id, stored=token.id in entries,
                         valid=token.id in entries and module.secret_matches(token, entries[token.id]))
                    for token in tokens]
     except TextileError as err:
-        module.fail_from_error(err, 'Checking a token secret failed')
+        module.fail_json('Checking a token secret failed', error=err)
 
     shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
-    module.exit_json(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
-                     missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+    return dict(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
+                missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+
+
+def main():
+    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.run(lambda: gather(module))
 
 
 if __name__ == '__main__':

@@ -134,25 +134,165 @@ class TestCheckSecret:
         assert check_secret(os.urandom(32), entry[12:]) is False
 
 
-def test_fail_names_work_done(monkeypatch):
-    def main():
-        module = TextileModule(argument_spec={})
-        module.fail('Something broke.', created_ids=['a' * 24], removed_ids=[], replaced_ids=['b' * 24])
+def test_a_failure_carries_the_progress_and_names_the_work_done(monkeypatch):
+    class Writer(TextileModule):
+        def progress(self):
+            return dict(created_ids=['a' * 24])
 
-    result = run_main(monkeypatch, main, {})
-    assert result['msg'] == (f"Something broke. Before this failure the run had already created {'a' * 24}; "
-                             f"replaced the secret of {'b' * 24}.")
-    assert result['created_ids'] == ['a' * 24]
+        def done_note(self):
+            return 'Work was done.'
+
+    result = run_main(monkeypatch, lambda: Writer(argument_spec={}).fail_json('Something broke.', removed_ids=[]), {})
+    assert result['msg'] == 'Something broke. Work was done.'
+    assert result['created_ids'] == ['a' * 24] and result['removed_ids'] == []
 
 
-def test_fail_from_error_keeps_the_cause_and_structure(monkeypatch):
+def test_a_failure_from_an_error_keeps_the_cause_and_structure(monkeypatch):
     err = TextileError('GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.', kind='basic_auth',
                        method='GET', path='/api/v0/tokens', status=401)
 
     def main():
-        TextileModule(argument_spec={}).fail_from_error(err, 'Listing the tokens failed', created_ids=[])
+        TextileModule(argument_spec={}).fail_json('Listing the tokens failed', error=err)
 
     result = run_main(monkeypatch, main, {})
     assert result['msg'] == 'Listing the tokens failed: GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.'
     assert result['error'] == {'method': 'GET', 'path': '/api/v0/tokens', 'status': 401, 'kind': 'basic_auth',
                                'exception': None}
+
+
+def test_an_unexpected_exception_fails_cleanly_without_its_text(monkeypatch):
+    secret = new_token()
+
+    def work():
+        raise UnicodeEncodeError('latin-1', secret, 3, 4, 'ordinal not in range')
+
+    result = run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(work), {})
+    assert result['failed'] and result['msg'].startswith('Internal error (UnicodeEncodeError): this is a bug')
+    assert secret not in str(result)
+
+
+def test_run_exits_with_the_result_and_turns_an_error_into_a_failure(monkeypatch):
+    assert run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(lambda: dict(changed=False, x=1)),
+                    {})['x'] == 1
+
+    def work():
+        raise TextileError('GET /: boom.', kind='server_error', method='GET', path='/', status=500)
+    result = run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(work), {})
+    assert result['failed'] and result['msg'] == 'The request failed: GET /: boom.' and result['error']['status'] == 500
+
+
+# Trust at the edges: every connection option is checked before any request (design.md), through the real
+# entry point of a module, against the simulator, which must then have seen no request.
+
+@pytest.fixture
+def refused(sim_server, monkeypatch):
+    """``refused(args)``: the printed result of textile_cafe_token_info, which must fail before any request."""
+    from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info
+    from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
+    for name in _module.FALLBACK_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+    def check(**args):
+        args.setdefault('api_url', sim_server.url)
+        result, printed = run_entry_point(textile_cafe_token_info.main, args)
+        assert result['failed'], result
+        assert not result['msg'].startswith('Internal error')
+        assert sim_server.ctl.requests() == []
+        return result, printed
+    return check
+
+
+@pytest.fixture
+def sim_server():
+    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
+    with textile_sim.SimServer(bcrypt_cost=4) as server:
+        server.ctl = textile_sim.SimControl(server.url)
+        yield server
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('http://127.0.0.1:99999', 'port'),
+    ('http://127.0.0.1:abc', 'port'),
+    ('http://127.0.0.1:0', 'port'),
+    ('http://127.0.0.1:', 'port'),
+    ('http://127.0.0.1:1/x\r\nX-Injected: 1', 'whitespace or control characters'),
+    ('http://127.0.0.1:1\n', None),  # surrounding whitespace is stripped: a valid URL
+    ('http://127.0.0.1:1/?query=1', 'query'),
+    ('http://127.0.0.1:1/#fragment', 'fragment'),
+    ('http://user:ab@S3cretPart@127.0.0.1:1', 'user info'),
+    ('http://user:cd/S3cretPart@127.0.0.1:1', 'user info'),
+    ('http://[::1:1', 'not a valid URL'),
+    ('http://[1.2.3]:1', ''),  # Python 3.11+ refuses it while parsing; older ones leave it to our IPv6 check
+    ('http://ex%41mple:1', 'host name'),
+    ('http://caf\u00e9.example:1', 'host name'),
+    ('http:///path', 'with a host'),
+    ('file:///etc/passwd', 'http:// or https://'),
+])
+def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim_server, url, expected):
+    if expected is None:
+        pytest.skip('valid')
+    result, printed = refused(api_url=url.replace('127.0.0.1:1', f'127.0.0.1:{sim_server.port}'))
+    assert 'api_url' in result['msg'] and expected in result['msg']
+    assert '\r' not in result['msg'] and 'S3cretPart' not in printed
+
+
+@pytest.mark.parametrize('args, expected', [
+    (dict(api_version='v0\r\nX-Injected: 1'), 'api_version must be v followed by digits'),
+    (dict(api_version='../../x'), 'api_version must be v followed by digits'),
+    (dict(api_version='v0/../../x'), 'api_version must be v followed by digits'),
+    (dict(api_version='v0\n'), 'api_version must be v followed by digits'),
+    (dict(timeout='nan'), 'timeout must be'),
+    (dict(timeout='inf'), 'timeout must be'),
+    (dict(timeout=1e300), 'timeout must be'),
+    (dict(timeout=0), 'timeout must be'),
+    (dict(timeout=3600.5), 'timeout must be'),
+    (dict(retries=1000000), 'retries must be from 0 to 10'),
+    (dict(retries=-1), 'retries must be from 0 to 10'),
+    (dict(retries='inf'), 'retries must be a whole number'),
+    (dict(retries=float('-inf')), 'retries must be a whole number'),
+    (dict(headers={'X-Proxy': 'caf\u00e9 \u2603'}), 'headers[X-Proxy] must be a string of printable latin-1'),
+    (dict(headers={'X-Proxy': 'a\r\nX-Injected: 1'}), 'headers[X-Proxy]'),
+    (dict(headers={'X-Proxy': ['proxy-value']}), 'headers[X-Proxy]'),
+    (dict(headers={'X Proxy': 'proxy-value'}), 'headers has a name that is not a valid HTTP header name'),
+    (dict(headers={'Content-Length': '5'}), 'headers may not set Content-Length'),
+    (dict(headers={'X-Textile-Opts': 'store=true'}), 'headers may not set X-Textile-Opts'),
+    (dict(api_password='\u2603 pin'), 'api_password must be latin-1 text'),
+    (dict(api_password='pin\r\n'), 'api_password must be latin-1 text'),
+    (dict(api_username='P\u2603'), 'api_username must be latin-1 text'),
+    (dict(api_username='user:name'), 'api_username must not contain ":"'),
+    (dict(ca_path='/nonexistent/ca.pem'), 'ca_path: there is no readable file at /nonexistent/ca.pem'),
+    (dict(client_cert='/nonexistent/cert.pem'), 'client_cert: there is no readable file'),
+    (dict(client_key='/nonexistent/key.pem', client_cert=__file__), 'client_key: there is no readable file'),
+    (dict(client_key=__file__), 'client_key needs client_cert'),
+    (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
+    (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
+])
+def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, args, expected):
+    result, printed = refused(**args)
+    assert expected in result['msg'], result['msg']
+    assert '\u2603' not in printed and 'X-Injected' not in result['msg']
+
+
+def test_a_password_outside_latin1_is_not_named_by_character_or_position(refused):
+    result, printed = refused(api_password='pin-\u2603-S3cretPart')
+    assert result['msg'] == 'api_password must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+    assert 'S3cretPart' not in printed
+
+
+@pytest.mark.parametrize('option', ['ids', 'keep_ids', 'api_username', 'api_version', 'headers-name', 'api_url'])
+def test_a_token_given_where_none_belongs_is_never_echoed(sim_server, option):
+    from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
+    from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
+    token = new_token()
+    args = {
+        'ids': dict(state='absent', ids=[token]),
+        'keep_ids': dict(tokens=[], exclusive=True, keep_ids=[token]),
+        'api_username': dict(tokens=[], api_username=token),  # accepted: Basic Auth takes any latin-1 name
+        'api_version': dict(tokens=[], api_version=token),
+        'headers-name': dict(tokens=[], headers={token: 'proxy-value'}),
+        'api_url': dict(tokens=[], api_url=f'{sim_server.url}/{token}'),  # a valid path prefix
+    }[option]
+    result, printed = run_entry_point(textile_cafe_token.main, dict(dict(api_url=sim_server.url), **args))
+    assert token not in printed
+    if option in ('ids', 'keep_ids', 'api_version', 'headers-name'):
+        assert result['failed'] and sim_server.ctl.requests() == []
