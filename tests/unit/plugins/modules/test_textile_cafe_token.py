@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import socket
 import sys
 import time
 import types
@@ -15,8 +16,10 @@ from ansible_collections.textileio.textile.plugins.module_utils import _module, 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, Tokens
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
+from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as info_module
 
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import api_requests, assert_no_secret, new_token
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
+    api_requests, assert_no_secret, new_token, run_entry_point)
 
 
 @pytest.fixture
@@ -414,3 +417,92 @@ class TestBasicAuth:
         result = run_module(module, dict(api_url=auth_sim.url, tokens=[token]))
         assert result['created_ids'] == ids(token)
         assert 'pin1234' not in str(result)
+
+
+class TestFaultsAReviewPlanted:
+    """Each test fails when one fault of the adversarial review is planted back into the module."""
+
+    @pytest.mark.parametrize('main', [module.main, info_module.main], ids=['token', 'info'])
+    def test_tokens_are_no_log_in_both_modules(self, sim, main, monkeypatch):
+        # Not token-shaped, so only the option's own no_log hides it (not the masking of token-shaped values).
+        secret = 'not-a-token-but-still-a-secret-0042'
+        for name in _module.FALLBACK_ENV:
+            monkeypatch.delenv(name, raising=False)
+        result, printed = run_entry_point(main, dict(api_url=sim.url, tokens=[secret]))
+        assert result['failed'] and 'tokens[0]' in result['msg']
+        assert result['invocation']['module_args']['tokens'] == ['VALUE_SPECIFIED_IN_NO_LOG_PARAMETER']
+        assert secret not in printed
+
+    def test_an_import_sends_no_body_and_no_content_type(self, run, sim):
+        run(tokens=[new_token()])
+        post = api_requests(sim, 'POST')[0]
+        names = {name.lower(): value for name, value in post['header_lines']}
+        assert 'content-type' not in names and names['content-length'] == '0'
+        assert post['headers'] == {'X-Textile-Args': '', 'X-Textile-Opts': 'token=<redacted>,store=true'}
+
+    def test_an_unsent_mint_is_not_taken_for_an_orphan(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            raise TextileError('POST /api/v0/tokens: refused', kind='connection', method='POST', sent=False)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run()
+        assert result['failed'] and result['msg'].startswith('Minting a token failed: ')
+        assert 'orphaned_ids' not in result and 'may have reached' not in result['msg']
+        assert [r['method'] for r in api_requests(sim)] == ['GET']  # no second list looking for an orphan
+
+    def test_a_replaced_id_is_not_called_missing_when_a_later_import_fails(self, run, sim):
+        ident = os.urandom(12)
+        sim.ctl.seed([new_token(ident)])
+        replacement, fresh = new_token(ident), new_token(b'\xff' * 12)  # fresh sorts after, imported last
+        real_create = Tokens.create
+
+        def create(self, token=None, store=True):
+            if token == fresh:
+                sim.ctl.add_fault(method='GET', action='status', status=500, body='db locked')
+                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            return real_create(self, token, store)
+
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.setattr(Tokens, 'create', create)
+        try:
+            result = run(tokens=[replacement, fresh], verify_secret=True)
+        finally:
+            monkeypatch.undo()
+        assert result['failed'] and result['replaced_ids'] == [ident.hex()]
+        assert 'now missing' not in result['msg'] and f'replaced the secret of {ident.hex()}' in result['msg']
+
+    def test_the_confirming_list_covers_ids_removed_for_a_replacement(self, run, sim):
+        ident = os.urandom(12)
+        sim.ctl.seed([new_token(ident)])
+        # The cafe answers 204 to the removal without removing anything.
+        sim.ctl.add_fault(method='DELETE', action='status', status=204, count=1)
+        result = run(tokens=[new_token(ident)], verify_secret=True)
+        assert result['failed'] and 'still lists them' in result['msg'] and ident.hex() in result['msg']
+        assert result['replaced_ids'] == [] and 'POST' not in [r['method'] for r in api_requests(sim)]
+
+    def test_a_mint_over_plain_http_to_a_remote_name_warns(self, run_module, sim, monkeypatch):
+        real = socket.getaddrinfo
+        monkeypatch.setattr(socket, 'getaddrinfo', lambda host, *args, **kwargs: real(
+            '127.0.0.1' if host == 'cafe.example' else host, *args, **kwargs))
+        result = run_module(module, dict(api_url=f'http://cafe.example:{sim.port}', store=False, retries=0))
+        assert not result['failed'] and result['token']
+        assert any('plain http to cafe.example' in warning for warning in result['warnings'])
+
+    @pytest.mark.parametrize('same_secret', [True, False], ids=['same-secret', 'other-secret'])
+    def test_another_writer_storing_a_replaced_id_first(self, run, sim, monkeypatch, same_secret):
+        ident = os.urandom(12)
+        old, declared = new_token(ident), new_token(ident)
+        sim.ctl.seed([old])
+        real_create = Tokens.create
+
+        def create(self, token=None, store=True):
+            sim.ctl.seed([declared if same_secret else new_token(ident)])  # stored between removal and import
+            return real_create(self, token, store)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=[declared], verify_secret=True, tokens_used=[old])
+        if same_secret:
+            assert not result['failed'] and result['replaced_ids'] == [ident.hex()]
+        else:
+            assert result['failed'] and 'Another writer stored the token' in result['msg']
+            assert result['replaced_ids'] == [] and 'now missing' not in result['msg']
