@@ -131,12 +131,19 @@ def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, r
     assert api_requests(cafe) == []
 
 
-def test_a_malformed_token_fails_without_echoing_it(two_cafes, run_playbook, secrets):
+def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(two_cafes, run_playbook, new_token,
+                                                                              secrets):
     cafe = two_cafes[0]
     bad = secrets.add("NotAToken0OIl" * 4)
     result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=[bad]))
-    assert "not a Textile Cafe token" in result[ROLE + "Report a malformed token without showing it"]["msg"]
+                          inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad],
+                                          cafe_tokens_absent=[new_token()[:-1]]))
+    failed = [e for e in result.task_list if e["result"].get("failed")]
+    assert [e["task"] for e in failed] == [ROLE + "Check that the token lists hold Textile Cafe tokens"]
+    message = failed[0]["result"]["msg"]
+    assert "cafe_tokens_present[1]: a token is not base58" in message
+    assert "cafe_tokens_absent[0]: a token must decode to 44 bytes" in message
+    assert result.recap["cafe1"]["failures"] == 1 and result.recap["cafe1"].get("rescued", 0) == 0
     assert api_requests(cafe) == []
 
 
@@ -183,6 +190,43 @@ def test_decommission_by_id_on_every_cafe(two_cafes, run_playbook, new_token):
     again = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
     assert again.changed == 0
+
+
+def test_decommission_never_imports_whatever_the_group_variables_hold(two_cafes, run_playbook, new_token):
+    """The inventory declares tokens the cafes lack, exclusively: a decommission only removes what it is told."""
+    gone, declared, kept = new_token(), new_token(), new_token()
+    for sim in two_cafes:
+        sim.control.seed([gone, kept])
+    inventory = fleet(two_cafes, cafe_tokens_present=[declared], cafe_tokens_exclusive=True,
+                      cafe_tokens_verify_secret=True)
+    result = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
+                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    for sim in two_cafes:
+        assert sim.control.state_ids() == [token_id(kept)]
+        assert [m for m, _p in writes(sim)] == ["DELETE"]
+    for shown in result.host_results(SHOW).values():
+        assert shown["msg"]["created_ids"] == [] and shown["msg"]["removed_ids"] == [token_id(gone)]
+
+
+def test_the_remove_entry_point_ignores_the_declare_variables(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    gone, declared, kept = new_token(), new_token(), new_token()
+    cafe.control.seed([gone, kept])
+    playbook = """
+- hosts: textile_cafes
+  gather_facts: false
+  tasks:
+    - name: Remove one client's token
+      ansible.builtin.include_role:
+        name: textileio.textile.cafe_tokens
+        tasks_from: remove
+      vars:
+        cafe_tokens_absent: "{{ departed }}"
+"""
+    inventory = fleet([cafe], cafe_tokens_present=[declared], cafe_tokens_exclusive=True)
+    run_playbook(playbook, inventory=inventory, extra_vars={"departed": [gone]})
+    assert cafe.control.state_ids() == [token_id(kept)]
+    assert [m for m, _p in writes(cafe)] == ["DELETE"]
 
 
 def test_decommission_without_anything_to_remove_fails(two_cafes, run_playbook, new_token):
