@@ -26,12 +26,10 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
-    ID_BYTES,
-    TOKEN_BYTES,
-    b58decode,
     id_path_segment,
     is_id,
     parse_token,
+    redact,
     token_id,
 )
 
@@ -54,7 +52,8 @@ KINDS = ('connection', 'dns', 'tls', 'timeout', 'basic_auth', 'invalid_token', '
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
 UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader')  # never retried
-SERVER_TEXT_LIMIT = 500
+SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
+SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
 
 
 class TextileError(Exception):
@@ -95,15 +94,26 @@ def textile_headers(args=None, opts=None):
     }
 
 
-_TOKEN_LIKE = re.compile(f'[{ALPHABET}]{{{TOKEN_BYTES},}}')
+# Tags of an HTML page: ``<`` then a letter, ``/``, ``!`` or ``?``, up to the next ``>`` (never past another
+# ``<``, so the match stays linear).
+_TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
 
 
-def redact(text):
-    """``text`` with every base58 run that decodes to 44+ bytes (a token, a list entry) shown as its ID."""
-    def as_id(match):
-        raw = b58decode(match.group(0))
-        return raw[:ID_BYTES].hex() if len(raw) >= TOKEN_BYTES else match.group(0)
-    return _TOKEN_LIKE.sub(as_id, text)
+def server_words(text, limit=SERVER_TEXT_LIMIT):
+    """The server's text fit for one line of a message: tags stripped, whitespace and control characters
+    folded into single spaces, every token redacted, then cut to at most ``limit`` characters between words
+    (in that order, so a cut never shows part of a token)."""
+    if len(text) > SERVER_TEXT_READ:
+        text = text[:SERVER_TEXT_READ].rstrip(ALPHABET)  # a base58 run this cut split: drop it, whatever its length
+    text = _TAG.sub(' ', text)
+    text = ' '.join(''.join(char if char.isprintable() else ' ' for char in text).split())
+    text = redact(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 3]
+    if text[limit - 3] != ' ':
+        cut = cut.rpartition(' ')[0]  # the last word, cut short (an ID, a mark), goes whole
+    return cut.rstrip() + '...'
 
 
 def redact_path(path):
@@ -210,8 +220,7 @@ class TextileAPI:
             text = f'The host name in api_url ({where.rsplit(":", 1)[0]}) does not resolve: check api_url and DNS.'
         elif _has(causes, ConnectionRefusedError):
             kind = 'connection'
-            text = (f'Connection refused by {where}: is the Textile daemon running, and is api_url '
-                    '(default http://127.0.0.1:40600) right?')
+            text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'
         elif unsent:
             kind = 'connection'
             text = f'Could not connect to {where}: check api_url and that the host is reachable.'
@@ -223,7 +232,7 @@ class TextileAPI:
 
     def _status_error(self, response, method, url):
         status = response.status_code
-        text = redact(response.text.strip()[:SERVER_TEXT_LIMIT])
+        text = server_words(response.text)
         said = f': "{text}"' if text else ''
         if status == 401 and 'WWW-Authenticate' in response.headers:
             kind = 'basic_auth'

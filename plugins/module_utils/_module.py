@@ -15,6 +15,7 @@ failure a person can act on.
 from __future__ import annotations
 
 import ipaddress
+import os
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -42,11 +43,13 @@ VALIDATE_LOG_WARNING = (
     '(pip install bcrypt) to check secrets locally.'
 )
 
+DEFAULT_API_URL = 'http://127.0.0.1:40600'
+
 
 def connection_argument_spec():
     """The connection options every module takes (documented in the textileio.textile.connection fragment)."""
     return dict(
-        api_url=dict(type='str', default='http://127.0.0.1:40600', fallback=(env_fallback, ['TEXTILE_API_URL'])),
+        api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['TEXTILE_API_URL'])),
         api_version=dict(type='str', default='v0'),
         api_username=dict(type='str', fallback=(env_fallback, ['TEXTILE_USERNAME'])),
         api_password=dict(type='str', no_log=True, fallback=(env_fallback, ['TEXTILE_PASSWORD'])),
@@ -105,6 +108,11 @@ class TextileModule(AnsibleModule):
             client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
             retries=p['retries'], headers=p['headers'])
         self.tokens = Tokens(self.api)
+
+    def _load_params(self):
+        super()._load_params()
+        # Whether api_url came from the task or the environment, or is the default (for the hints of failures).
+        self.api_url_given = self.params.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
 
     def _check_connection_options(self):
         p = self.params
@@ -180,6 +188,9 @@ class TextileModule(AnsibleModule):
             text = f'{msg}: {text}'
         if err.kind == 'not_found' and str(err.path or '').rstrip('/').endswith('tokens'):
             text = f'{text} {self._diagnose_404()}'
+        elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
+            text = (f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
+                    'TEXTILE_API_URL) when the API listens elsewhere.')
         result.setdefault('error', {'method': err.method, 'path': err.path, 'status': err.status,
                                     'kind': err.kind, 'exception': err.exc_class})
         self.fail(text, **result)

@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import binascii
 import collections
+import re
 
 ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 TOKEN_BYTES = 44
 ID_BYTES = 12
 SECRET_BYTES = 32
+# The longest text of a token (44 bytes are at most 61 base58 characters) and of a list entry (the ID and a
+# bcrypt hash, 72 bytes, are at most 99); longer input is refused before it is decoded, so that decoding, which
+# is quadratic in the length, stays cheap whatever a user or a server sends.
+TOKEN_MAX_CHARS = 64
+LIST_ENTRY_MAX_CHARS = 200
+# A base58 run this long may be (part of) a token: redact() never shows one.
+TOKEN_RUN_MIN_CHARS = 40
+TOKEN_RUN = re.compile(f'[{ALPHABET}]{{{TOKEN_RUN_MIN_CHARS},}}')
 
 _INDEX = {char: value for value, char in enumerate(ALPHABET)}
 
@@ -65,18 +74,21 @@ def b58decode(text: str) -> bytes:
     return b'\0' * zeros + body
 
 
-def _decode(text, what):
+def _decode(text, what, max_chars):
     if not isinstance(text, str):
         raise TokenFormatError(f'{what} must be a string')
+    text = text.strip()
+    if len(text) > max_chars:
+        raise TokenFormatError(f'{what} is longer than {max_chars} characters')
     try:
-        return b58decode(text.strip())
+        return b58decode(text)
     except ValueError as exc:
         raise TokenFormatError(f'{what} is not base58: {exc}') from None
 
 
 def parse_token(text) -> ParsedToken:
     """Split a token into its hex ID and its 32-byte secret; it must decode to exactly 44 bytes."""
-    raw = _decode(text, 'a token')
+    raw = _decode(text, 'a token', TOKEN_MAX_CHARS)
     if len(raw) != TOKEN_BYTES:
         raise TokenFormatError(f'a token must decode to {TOKEN_BYTES} bytes, this one decodes to {len(raw)}')
     return ParsedToken(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
@@ -104,7 +116,7 @@ def normalize_id(text) -> str:
 
 def parse_list_entry(entry) -> ListEntry:
     """Decode one element of a ``GET /tokens`` answer into the hex ID and the bcrypt hash (bytes)."""
-    raw = _decode(entry, 'a token list entry')
+    raw = _decode(entry, 'a token list entry', LIST_ENTRY_MAX_CHARS)
     if len(raw) <= ID_BYTES:
         raise TokenFormatError(f'a token list entry must decode to more than {ID_BYTES} bytes')
     return ListEntry(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
@@ -116,3 +128,20 @@ def id_path_segment(id_hex) -> str:
     go-textile's DELETE reads only the first 12 decoded bytes, so this removes the token.
     """
     return b58encode(binascii.unhexlify(normalize_id(id_hex)) + b'\0' * SECRET_BYTES)
+
+
+def redact(text: str) -> str:
+    """``text`` with every base58 run long enough to be part of a token hidden.
+
+    A run that decodes to a token or a list entry is shown as its ID (the first 12 bytes in hex); any other
+    run of ``TOKEN_RUN_MIN_CHARS`` or more (a token cut short, or glued to other text) as ``<redacted>``.
+    Linear in the length of ``text``.
+    """
+    def hide(match):
+        run = match.group(0)
+        if len(run) <= LIST_ENTRY_MAX_CHARS:
+            raw = b58decode(run)
+            if len(raw) >= TOKEN_BYTES:
+                return raw[:ID_BYTES].hex()
+        return '<redacted>'
+    return TOKEN_RUN.sub(hide, text)

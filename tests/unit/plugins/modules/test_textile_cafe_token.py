@@ -366,7 +366,20 @@ class TestInputAndConnection:
             port = sock.getsockname()[1]
         result = run_module(module, dict(api_url=f'http://127.0.0.1:{port}', retries=0, tokens=[]))
         assert result['failed'] and 'Connection refused' in result['msg']
+        assert 'default' not in result['msg'] and '40600' not in result['msg']  # api_url was set
         assert result['created_ids'] == []
+
+    def test_unreachable_default_url_says_the_default_was_used(self, run_module, monkeypatch):
+        import socket
+        from ansible_collections.textileio.textile.plugins.module_utils import _module
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        monkeypatch.setattr(_module, 'DEFAULT_API_URL', f'http://127.0.0.1:{port}')
+        monkeypatch.delenv('TEXTILE_API_URL', raising=False)
+        result = run_module(module, dict(retries=0, tokens=[]))
+        assert result['failed'] and 'Connection refused' in result['msg']
+        assert f'api_url was not set, so the default http://127.0.0.1:{port} was used' in result['msg']
 
     @pytest.mark.parametrize('args', [dict(api_url='http://u:p@127.0.0.1:1'), dict(state='gone'), dict(nope=1)],
                              ids=['connection-option', 'argument-spec', 'unknown-option'])

@@ -1,0 +1,89 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a message may quote of a server's answer (``server_words``) and the token redaction under it."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.textileio.textile.plugins.module_utils import _client
+from ansible_collections.textileio.textile.plugins.module_utils import _token_format as tf
+from ansible_collections.textileio.textile.plugins.module_utils._client import SERVER_TEXT_LIMIT, server_words
+
+settings.register_profile('textile-unit', max_examples=200, deadline=None, database=None)
+settings.load_profile('textile-unit')
+
+BASE58 = set(tf.ALPHABET)
+NOT_BASE58 = ' \t\n0OIl.,;:!"()[]=+-_/\u00e9'
+TOKEN_KEYS = st.binary(min_size=44, max_size=44)
+
+
+def unmarked(text, *tokens):
+    """``text`` without the marks redaction leaves: the IDs of ``tokens`` and ``<redacted>``."""
+    for token in tokens:
+        text = text.replace(tf.token_id(token), ' ')
+    return text.replace('<redacted>', ' ')
+
+
+@given(TOKEN_KEYS, st.integers(min_value=0, max_value=2 * SERVER_TEXT_LIMIT),
+       st.text(alphabet=NOT_BASE58, min_size=1, max_size=1))
+def test_a_token_is_fully_redacted_wherever_the_cut_falls(key, pad, filler):
+    # The filler holds no base58 character, so every base58 character left must come from the token.
+    token = tf.b58encode(key)
+    words = server_words(f'{filler * pad}{token}{filler * pad}')
+    assert len(words) <= SERVER_TEXT_LIMIT
+    assert not BASE58 & set(unmarked(words, token))
+
+
+@given(TOKEN_KEYS, st.text(alphabet=tf.ALPHABET, max_size=80), st.text(alphabet=tf.ALPHABET, max_size=80),
+       st.integers(min_value=0, max_value=SERVER_TEXT_LIMIT))
+def test_a_token_glued_to_other_base58_text_shows_no_part_of_its_secret(key, before, after, pad):
+    token = tf.b58encode(key)
+    words = server_words(' ' * pad + before + token + after)
+    assert not any(token[start:start + 12] in words for start in range(len(token) - 11))
+
+
+@given(st.integers(min_value=tf.TOKEN_RUN_MIN_CHARS, max_value=tf.TOKEN_MAX_CHARS),
+       st.randoms(use_true_random=False))
+def test_a_token_prefix_long_enough_to_be_one_is_redacted(length, rnd):
+    run = ''.join(rnd.choice(tf.ALPHABET) for _ in range(length))
+    assert run not in server_words(f'echo: {run}')
+
+
+def test_an_html_page_becomes_one_line_of_text_without_tags():
+    page = ('<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>\n<style>body { color: red }</style></head>'
+            '\n<body>\n<h1>Bad Gateway</h1>\n<p>The proxy could not reach\nthe upstream.</p>' + '<p>x</p>\n' * 500
+            + '</body></html>\n')
+    words = server_words(page)
+    assert '\n' not in words and '<' not in words and '>' not in words
+    assert words.startswith('502 Bad Gateway body { color: red } Bad Gateway The proxy could not reach the upstream.')
+    assert len(words) <= SERVER_TEXT_LIMIT and words.endswith('...')
+
+
+def test_control_and_formatting_characters_never_reach_a_message():
+    words = server_words('bad\x1b[31m request\x00\r\nsecond\u202eline\u200b\x7f')
+    assert words == 'bad [31m request second line'
+
+
+def test_text_with_a_lone_angle_bracket_is_kept():
+    assert server_words('store must be < 2 and > 0') == 'store must be < 2 and > 0'
+
+
+def test_only_bounded_runs_are_decoded(monkeypatch):
+    lengths = []
+    real = tf.b58decode
+    huge = tf.b58encode(os.urandom(40)) * 1000  # one run of about 55,000 characters
+    token = tf.b58encode(os.urandom(44))
+    expected = f'<redacted> and {tf.token_id(token)}'
+    monkeypatch.setattr(tf, 'b58decode', lambda text: lengths.append(len(text)) or real(text))
+    assert server_words(f'{huge} and {token}') == expected
+    assert lengths == [len(token)]
+
+
+def test_a_huge_answer_is_looked_at_only_up_to_a_bound_and_the_split_run_is_dropped():
+    token = tf.b58encode(os.urandom(44))
+    text = ' ' * (_client.SERVER_TEXT_READ - 30) + token + ' tail'
+    # The first cut splits the token: none of it may show, however few characters the cut left.
+    assert not BASE58 & set(server_words(text))
