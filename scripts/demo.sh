@@ -139,11 +139,14 @@ echo "JSON report: $repo/textile-cafe-report/textile-cafe-report.json"
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -n "$browser" ]; then
     # TMPDIR=/tmp: Chromium puts a socket in TMPDIR, and a long TMPDIR makes its path too long for a socket.
-    TMPDIR=/tmp "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+    if TMPDIR=/tmp "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --hide-scrollbars --user-data-dir="$work/chromium" \
-        --window-size=1280,1600 --screenshot="${html%.html}.png" "file://$html" >"$work/chromium.log" 2>&1 \
-        && echo "Screenshot: ${html%.html}.png" \
-        || { echo "(the screenshot failed; see the HTML page itself). Chromium said:"; tail -n 5 "$work/chromium.log"; }
+        --window-size=1280,1600 --screenshot="${html%.html}.png" "file://$html" >"$work/chromium.log" 2>&1; then
+        echo "Screenshot: ${html%.html}.png"
+    else
+        echo "(the screenshot failed; see the HTML page itself). Chromium said:"
+        tail -n 5 "$work/chromium.log"
+    fi
 else
     echo "(install Chromium for a screenshot of the page: apt-get install chromium)"
 fi

@@ -320,8 +320,8 @@ def test_without_expected_ids_the_matrix_expects_what_any_cafe_holds(sim_factory
     ("P4user:x:y?{secret}#z", False),  # ":", "?" and "#"
     ("{secret}", True),                # a user without a password
 ], ids=["at-sign", "slash", "colon-query-fragment", "user-only"])
-def test_the_report_never_writes_or_prints_url_user_info(sim_factory, run_playbook, new_token, secrets,
-                                                          userinfo, shown):
+def test_the_report_never_writes_or_prints_url_user_info(
+        sim_factory, run_playbook, new_token, secrets, userinfo, shown):
     cafe = sim_factory()
     cafe.control.seed([new_token()])
     secret = secrets.add("S3cret-%s" % token_id(new_token())[:10])

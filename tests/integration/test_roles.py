@@ -131,8 +131,8 @@ def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, r
     assert api_requests(cafe) == []
 
 
-def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(two_cafes, run_playbook, new_token,
-                                                                              secrets):
+def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
+        two_cafes, run_playbook, new_token, secrets):
     cafe = two_cafes[0]
     bad = secrets.add("NotAToken0OIl" * 4)
     result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
