@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import os
+
+import base58
 import pytest
 
 from harness import REPO_ROOT, ids_of, token_id, validates
@@ -135,9 +138,10 @@ def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
         two_cafes, run_playbook, new_token, secrets):
     cafe = two_cafes[0]
     bad = secrets.add("NotAToken0OIl" * 4)
+    short = secrets.add(base58.b58encode(os.urandom(42) + b"\x01").decode())  # 43 bytes
     result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
                           inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad],
-                                          cafe_tokens_absent=[new_token()[:-1]]))
+                                          cafe_tokens_absent=[short]))
     failed = [e for e in result.task_list if e["result"].get("failed")]
     assert [e["task"] for e in failed] == [ROLE + "Check that the token lists hold Textile Cafe tokens"]
     message = failed[0]["result"]["msg"]
