@@ -325,11 +325,16 @@ def test_verify_secret_replaces_a_token_whose_secret_differs(two_cafes, run_play
     assert validates(cafe, declared) and not validates(cafe, impostor)
 
 
-def test_an_api_url_with_credentials_is_refused_without_showing_them(two_cafes, run_playbook, new_token, secrets):
+@pytest.mark.parametrize("userinfo", ["P4user:{secret}", "P4user:ab@{secret}", "P4user:cd/{secret}",
+                                      "P4user:x:y?{secret}#z"], ids=["plain", "at-sign", "slash", "colon-query"])
+def test_an_api_url_with_credentials_is_refused_without_showing_them(
+        two_cafes, run_playbook, new_token, secrets, userinfo):
     cafe = two_cafes[0]
     password = secrets.add("pin-in-the-url-9876")
+    secrets.add(userinfo.format(secret=password))
     inventory = fleet([cafe], cafe_tokens_present=[new_token()],
-                      cafe_tokens_api_url=cafe.url.replace("//", "//P4user:%s@" % password))
+                      cafe_tokens_api_url=cafe.url.replace("//", "//%s@" % userinfo.format(secret=password)))
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
     assert "must not contain user info" in result[ROLE + "Check that the API URL carries no credentials"]["msg"]
+    assert "P4user" not in result.stdout
     assert api_requests(cafe) == []
