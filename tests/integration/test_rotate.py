@@ -59,8 +59,8 @@ def minted_token(token_file, secrets):
 def assert_not_in_run(result, token):
     """The harness scans a run for the secrets known before it; a token minted during the run is checked here."""
     places = [name for name, text in (("stdout", result.stdout), ("stderr", result.stderr)) if token in text]
-    places += [str(path) for path in sorted(result.run_dir.rglob("*"))
-                if path.is_file() and token.encode() in path.read_bytes()]
+    files = sorted(path for path in result.run_dir.rglob("*") if path.is_file())
+    places += [str(path) for path in files if token.encode() in path.read_bytes()]
     assert not places, "the minted token <%s> is in %s" % (token_id(token), places)
 
 
