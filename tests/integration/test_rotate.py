@@ -319,16 +319,18 @@ def test_the_new_token_among_the_old_ids_fails_before_any_change(cafes, run_play
         assert sim.control.requests() == [] and sim.control.state_ids() == [token_id(new)]
 
 
-def test_modules_run_on_the_delegate_with_the_minting_cafes_settings(cafes, run_playbook, new_token, secrets,
-                                                                     tmp_path):
-    """Cafe hosts Ansible cannot reach over SSH, whose APIs the controller reaches (cafe_tokens_delegate_to)."""
+def test_the_cafe_tokens_role_variables_apply_as_in_provision(cafes, run_playbook, new_token, secrets, tmp_path):
+    """Cafe hosts Ansible cannot reach over SSH, whose APIs the controller reaches (cafe_tokens_delegate_to), and a
+    cafe_tokens_api_url that wins over textile_api_url: the rotation reaches the cafes that provision reaches."""
     old = new_token()
     for sim in cafes:
         sim.control.seed([old])
     unreachable_ssh = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9,
                        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
-    inventory = fleet(cafes, hostvars={"cafe1": unreachable_ssh, "cafe2": unreachable_ssh},
-                      cafe_tokens_delegate_to="localhost")
+    overridden = dict(unreachable_ssh, textile_api_url="http://127.0.0.1:%d" % closed_port(),
+                      cafe_tokens_api_url=cafes[1].url)
+    inventory = fleet(cafes, hostvars={"cafe1": unreachable_ssh, "cafe2": overridden},
+                      cafe_tokens_delegate_to="localhost", textile_retries=0)
     token_file = tmp_path / "rotation.token"
     result = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file))
     new = minted_token(token_file, secrets)
