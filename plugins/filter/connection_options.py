@@ -9,7 +9,7 @@ The one place that maps the roles' connection variables to the modules' connecti
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ansible.errors import AnsibleFilterError
 from jinja2 import Undefined, pass_context
@@ -45,10 +45,17 @@ def build_connection(lookup: Callable[[str], object], prefix: str) -> dict:
 
 
 @pass_context
-def connection_options(context, prefix):
-    """The connection options set by ``<prefix>_api_*`` or ``textile_*`` variables of the current task."""
+def connection_options(context, prefix, variables=None):
+    """The connection options set by ``<prefix>_api_*`` or ``textile_*`` variables of the current task, or of
+    ``variables`` when given (for example ``hostvars[host]``, for another host's connection)."""
+    if variables is not None and not isinstance(variables, Mapping):
+        raise AnsibleFilterError('connection_options: variables must be a mapping such as hostvars[host].')
+
     def lookup(name):
-        value = context.resolve_or_missing(name)
+        if variables is not None:
+            value = variables[name] if name in variables else missing
+        else:
+            value = context.resolve_or_missing(name)
         return None if value is missing or isinstance(value, Undefined) else value
     return build_connection(lookup, prefix)
 

@@ -12,11 +12,11 @@ from ansible_collections.textileio.textile.plugins.filter.connection_options imp
     OPTIONS, FilterModule, build_connection, variable_names)
 
 
-def render(prefix, variables):
+def render(prefix, variables, template='{{ prefix | connection_options | tojson }}'):
     """The filter run by Jinja itself, with ``variables`` as the template's context."""
     env = Environment(undefined=StrictUndefined)
     env.filters.update(FilterModule().filters())
-    return env.from_string('{{ prefix | connection_options | tojson }}').render(prefix=prefix, **variables)
+    return env.from_string(template).render(prefix=prefix, **variables)
 
 
 def test_role_variable_wins_then_inventory_variable_then_nothing():
@@ -52,6 +52,14 @@ def test_every_option_has_its_two_variables():
 def test_the_filter_reads_the_template_context():
     assert render('cafe_token_report', {'textile_api_url': 'http://a:1', 'cafe_token_report_api_retries': 2}) == \
         '{"api_url": "http://a:1", "retries": 2}'
+
+
+def test_the_filter_reads_a_given_mapping_instead_of_the_context():
+    other = {'textile_api_url': 'http://other:3', 'cafe_tokens_api_password': None}
+    assert render('cafe_tokens', {'textile_api_url': 'http://mine:1', 'other': other},
+                  '{{ prefix | connection_options(other) | tojson }}') == '{"api_url": "http://other:3"}'
+    with pytest.raises(AnsibleFilterError, match='mapping'):
+        render('cafe_tokens', {'other': ['a']}, '{{ prefix | connection_options(other) }}')
 
 
 @pytest.mark.parametrize('prefix', ['', 'not a prefix', None, 3])
