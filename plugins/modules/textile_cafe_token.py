@@ -39,8 +39,8 @@ options:
         two entries with the same ID and different secrets fail.
       - An empty list is allowed; it never mints. With O(exclusive=true), V([]) removes every stored token.
       - >-
-        Not giving O(tokens) with O(state=present) mints a new token. Beware that
-        C(tokens: "{{ x | default(omit) }}") therefore turns a missing variable into a mint; pass a list.
+        Not giving O(tokens) with O(state=present) mints a new token. Beware that setting O(tokens) to
+        V({{ x | default(omit\) }}) therefore turns a missing variable into a mint; pass a list.
     type: list
     elements: str
     aliases: [token]
