@@ -61,8 +61,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds each request may take as a whole, above 0 and at most 3600: connecting, the answer's headers and
-        its whole body. An answer that trickles in fails after about this long.
+      - Seconds each request may take as a whole, above 0 and at most 3600, covering the connection, the
+        answer's headers and its whole body. An answer that trickles in fails after about this long.
       - With O(retries), the longest a read can take is known in advance; for example the defaults allow 4
         attempts of at most 30 s each, with waits of 0.5 s, 1 s and 2 s between them.
     type: float
