@@ -7,7 +7,9 @@
 
 """The one HTTP client of the go-textile local REST API and the one error type.
 
-``TextileAPI`` mirrors the send helpers of the JavaScript client; ``Tokens`` is the Cafe
+``TextileAPI`` mirrors the send helpers of the JavaScript client that a module needs; the two no
+module uses (``send_post_multipart``, ``send_post_cancelable``) are added by ``ExtendedTextileAPI``
+in ``_client_extras.py``, so that a module does not carry them. ``Tokens`` is the Cafe
 access-token API on top of it. ``TextileError`` never holds a URL, a request header, the text
 of a ``requests`` exception or the body of a list answer; token path segments are shown as
 their ID.
@@ -27,8 +29,10 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
+    TokenFormatError,
     id_path_segment,
     is_id,
+    parse_list_entry,
     parse_token,
     redact,
     token_id,
@@ -37,16 +41,26 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-    from urllib3.exceptions import NewConnectionError
-    from urllib3.filepost import encode_multipart_formdata
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
+
+# The urllib3 internals the client builds on to bound each request (Watch): a requests that is installed but
+# runs on a urllib3 without them is a different failure from a missing requests, with its own remedy.
+URLLIB3_PROBLEM = None
+if HAS_REQUESTS:
+    try:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+        from urllib3.exceptions import NewConnectionError
+    except ImportError as exc:
+        import urllib3
+        URLLIB3_PROBLEM = (f'requests is installed, but the urllib3 it uses ({getattr(urllib3, "__version__", "?")}) '
+                           f'lacks {exc.name or "a part"} that the textileio.textile client needs; install urllib3 '
+                           "1.26 or 2.x on the host that runs the module (pip install 'urllib3>=1.26,<3').")
 
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
@@ -357,20 +371,6 @@ class TextileAPI:
         body, headers = self._body(data, headers)
         return self._send('PUT', path, args, opts, headers, body, retry_unsent)
 
-    def send_post_multipart(self, path, args=None, opts=None, files=None, data=None, headers=None):
-        """POST multipart/form-data: ``data`` items become form fields, ``files`` (requests style) file parts."""
-        items = files.items() if isinstance(files, dict) else (files or [])
-        parts = [(name, (None, value)) for name, value in (data or {}).items()] + list(items)
-        if parts:
-            return self._send('POST', path, args, opts, headers, {'files': parts})
-        body, content_type = encode_multipart_formdata([])
-        return self._send('POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body})
-
-    def send_post_cancelable(self, path, args=None, opts=None, data=None, headers=None):
-        """Start a POST in a thread and return its CancelableRequest handle."""
-        body, headers = self._body(data, headers)
-        return CancelableRequest(lambda watch: self._send('POST', path, args, opts, headers, body, watch=watch))
-
     def node_info(self):
         """``GET /``: ``{"node_version": ..., "cafe_version": ...}`` (each kept only when it looks like a version)."""
         response = self.send_get('/')
@@ -468,46 +468,6 @@ class Watch:
         return True
 
 
-class CancelableRequest:
-    """A request running in a thread; ``cancel()`` shuts its connection down (see Watch)."""
-
-    def __init__(self, send):
-        """``send(watch)`` makes the request under ``watch`` and returns the response."""
-        self.watch = Watch()
-        self.cancelled = False
-        self._outcome = None
-
-        def run():
-            try:
-                self._outcome = (True, send(self.watch))
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                self._outcome = (False, exc)
-        self._thread = threading.Thread(target=run, name='textile-cancelable', daemon=True)
-        self._thread.start()
-
-    def done(self):
-        return not self._thread.is_alive()
-
-    def cancel(self):
-        """Abort the request in flight; True when it was still running, False when it had finished."""
-        self.cancelled = self.cancelled or self.watch.stop('cancelled')
-        return self.cancelled
-
-    def result(self, timeout=None):
-        """The ``requests.Response``; raises TextileError (kind ``cancelled`` after a cancel)."""
-        self._thread.join(timeout)
-        if self.cancelled:
-            raise TextileError('The request was cancelled before the node answered; it may or may not have '
-                               'been carried out.', kind='cancelled', method='POST')
-        if self._thread.is_alive():
-            raise TextileError(f'No answer within {timeout} s; the request is still running (cancel() stops it).',
-                               kind='timeout', method='POST')
-        ok, value = self._outcome
-        if ok:
-            return value
-        raise value
-
-
 def _shut(connection):
     """Shut the connection's socket down, which wakes the thread blocked on it with an error.
 
@@ -589,6 +549,15 @@ class Tokens:
             raise self.api.make_error('The answer is not a JSON list of strings: is api_url a go-textile node?', 'GET',
                                       self.api.url('tokens'), kind='bad_response', status=response.status_code)
         return entries
+
+    def entries(self):
+        """``GET /tokens`` as ``{id: bcrypt hash}``; an entry that is not a token ID and a hash is a bad answer."""
+        try:
+            return {entry.id: entry.bcrypt_hash for entry in map(parse_list_entry, self.list())}
+        except TokenFormatError:
+            raise self.api.make_error('The cafe listed an entry that is not a token ID followed by a bcrypt hash: '
+                                      'is api_url a go-textile node?', 'GET', self.api.url('tokens'),
+                                      kind='bad_response') from None
 
     def validate(self, token):
         """True when the node accepts the token (200), False on its 401; raises on anything else.

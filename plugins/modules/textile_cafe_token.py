@@ -219,7 +219,7 @@ orphaned_ids:
 """
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import mark_secret
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
@@ -275,7 +275,7 @@ class TokenModule(TextileModule):
     def read(self, failed_msg='Listing the tokens failed'):
         """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash."""
         try:
-            self.entries = self.stored_entries()
+            self.entries = self.tokens.entries()
         except TextileError as err:
             self.fail_json(failed_msg, error=err)
         return sorted(self.entries)

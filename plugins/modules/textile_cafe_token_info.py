@@ -141,7 +141,7 @@ checked:
 """
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     PlanError,
     normalize_ids,
@@ -171,7 +171,7 @@ def gather(module):
         module.fail_json(str(err))
 
     try:
-        entries = module.stored_entries()
+        entries = module.tokens.entries()
     except TextileError as err:
         module.fail_json('Listing the tokens failed', error=err)
     node = read_node(module)

@@ -77,18 +77,14 @@ def test_a_late_deadline_never_touches_a_connection_back_in_the_pool(sim):
 
 
 def test_a_list_entry_longer_than_any_entry_fails_fast_as_a_bad_answer(sim, monkeypatch):
-    from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
     decoded = []
     real = tf.b58decode
     monkeypatch.setattr(tf, 'b58decode', lambda text: decoded.append(len(text)) or real(text))
     entry = tf.b58encode(b'\x01' * 12) + '2' * 500_000
     sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=200,
                           body=json.dumps([entry]), headers={'Content-Type': 'application/json'})
-    module = TextileModule.__new__(TextileModule)
-    module.tokens, module.params = Tokens(api_for(sim.url)), {'api_version': 'v0'}
-    with pytest.raises(TextileError) as exc_info:
-        module.stored_entries()
-    assert exc_info.value.kind == 'bad_response' and 'not a token ID followed by a bcrypt hash' in str(exc_info.value)
+    err, dummy = failure(Tokens(api_for(sim.url)).entries)
+    assert err.kind == 'bad_response' and 'not a token ID followed by a bcrypt hash' in str(err)
     assert all(length <= tf.LIST_ENTRY_MAX_CHARS for length in decoded)
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, b58encode
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token, textile_cafe_token_info
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point

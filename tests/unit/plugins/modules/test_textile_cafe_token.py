@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module, _secrets
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module, _secrets
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, Tokens
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
@@ -130,7 +130,7 @@ class TestVerifySecret:
         assert run(tokens=[new_token(ident)])['changed'] is False
 
     def test_without_bcrypt_uses_validate_and_warns(self, run, sim, monkeypatch):
-        monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+        monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
         ident = os.urandom(12)
         good, old, new = new_token(), new_token(ident), new_token(ident)
         sim.ctl.seed([good, old])
@@ -374,7 +374,7 @@ class TestInputAndConnection:
 
     def test_unreachable_default_url_says_the_default_was_used(self, run_module, monkeypatch):
         import socket
-        from ansible_collections.textileio.textile.plugins.module_utils import _module
+        from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
         with socket.socket() as sock:
             sock.bind(('127.0.0.1', 0))
             port = sock.getsockname()[1]

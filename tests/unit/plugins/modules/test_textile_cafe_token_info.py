@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as module
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
@@ -61,7 +62,7 @@ def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
 
 
 def test_checked_without_bcrypt_validates_stored_tokens_and_warns(run, sim, monkeypatch):
-    monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+    monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
     ident = os.urandom(12)
     good, wrong_secret, unknown = new_token(), new_token(ident), new_token()
     sim.ctl.seed([good, new_token(ident)])

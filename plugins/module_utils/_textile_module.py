@@ -5,11 +5,12 @@
 # This module_utils is PRIVATE to this collection: it is not part of its public API
 # and may change without notice.
 
-"""The glue between AnsibleModule and the Textile client, shared by every module.
+"""TextileModule: the AnsibleModule of every module of the collection.
 
-Connection options (with their environment fallbacks), their validation before any request,
-the plain-http warning, the local bcrypt check of a secret, and turning a TextileError into a
-failure a person can act on.
+It owns the connection options (with their environment fallbacks) and their checks before any
+request, what is hidden from output, the plain-http warning, the Textile client of the run,
+and the one failure path: every failure, Ansible's own argument checks included, goes through
+``TextileModule.fail_json``.
 """
 
 from __future__ import annotations
@@ -25,22 +26,12 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.textileio.textile.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
+    URLLIB3_PROBLEM,
     TextileAPI,
     TextileError,
     Tokens,
 )
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
-    TOKEN_RUN,
-    TokenFormatError,
-    parse_list_entry,
-)
-
-try:
-    import bcrypt
-    HAS_BCRYPT = True
-except ImportError:
-    bcrypt = None
-    HAS_BCRYPT = False
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, check_secret
 
 VALIDATE_LOG_WARNING = (
     'bcrypt is not installed for the Python that runs this module, so token secrets were checked with '
@@ -67,16 +58,6 @@ def connection_argument_spec():
         retries=dict(type='int', default=3),
         headers=dict(type='dict', no_log=True),
     )
-
-
-def check_secret(token_secret, bcrypt_hash):
-    """Whether ``token_secret`` matches a list entry's bcrypt hash; None when bcrypt is not importable."""
-    if not HAS_BCRYPT:
-        return None
-    try:
-        return bcrypt.checkpw(bytes(token_secret), bytes(bcrypt_hash))
-    except ValueError:
-        return False
 
 
 def is_loopback(host):
@@ -243,6 +224,8 @@ class TextileModule(AnsibleModule):
         self._refuse_token_keys()
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if URLLIB3_PROBLEM:
+            self.fail_json(msg=URLLIB3_PROBLEM)
         p = self.params
         problem = connection_problem(p)
         if problem:
@@ -308,16 +291,6 @@ class TextileModule(AnsibleModule):
             self.warn(f'api_url uses plain http to {url.hostname}, which is not a loopback address: '
                       'credentials and tokens cross the network unencrypted. Use https (for example '
                       'behind a TLS reverse proxy) or run the module on the cafe host.')
-
-    def stored_entries(self):
-        """``GET /tokens`` as ``{id: bcrypt hash}``; raises TextileError, also for an entry that is not a token's."""
-        raw = self.tokens.list()
-        try:
-            return {entry.id: entry.bcrypt_hash for entry in map(parse_list_entry, raw)}
-        except TokenFormatError:
-            raise TextileError('GET tokens: the cafe listed an entry that is not a token ID followed by a bcrypt '
-                               'hash: is api_url a go-textile node?', kind='bad_response', method='GET',
-                               path=f"/api/{self.params['api_version']}/tokens") from None
 
     def secret_matches(self, token, bcrypt_hash):
         """Whether a DeclaredToken's secret is the stored one: bcrypt locally, else the validate endpoint."""

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule, check_secret, is_loopback
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule, is_loopback
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, check_secret
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import new_token, run_main
 
 bcrypt = pytest.importorskip('bcrypt')
@@ -97,6 +98,24 @@ def test_missing_requests_is_a_clean_failure(run, monkeypatch):
     assert result['failed'] and 'requests' in result['msg'] and 'Failed to import' in result['msg']
 
 
+def test_a_urllib3_without_what_the_client_needs_is_its_own_failure(run, monkeypatch):
+    problem = "requests is installed, but the urllib3 it uses (0.9) lacks urllib3.connectionpool that ..."
+    monkeypatch.setattr(_module, 'URLLIB3_PROBLEM', problem)
+    result = run()
+    assert result['failed'] and result['msg'] == problem and 'Failed to import' not in result['msg']
+
+
+def test_the_urllib3_problem_names_the_version_and_the_fix():
+    # In a process of its own: a urllib3 without connectionpool, a requests that imported before it went missing.
+    import subprocess
+    code = ("import sys, requests; sys.modules['urllib3.connectionpool'] = None; "
+            "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
+            "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == 'True' and out[1].startswith('requests is installed, but the urllib3 it uses (')
+    assert "lacks urllib3.connectionpool" in out[1] and "pip install 'urllib3>=1.26,<3'" in out[1]
+
+
 @pytest.mark.parametrize('host, loopback', [
     ('127.0.0.1', True), ('127.8.9.1', True), ('::1', True), ('localhost', True), ('LOCALHOST', True),
     ('10.0.0.1', False), ('example.com', False), ('::ffff:10.0.0.1', False),
@@ -120,7 +139,7 @@ class TestCheckSecret:
         assert check_secret(os.urandom(32), b'not a bcrypt hash') is False
 
     def test_none_without_bcrypt(self, monkeypatch):
-        monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+        monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
         assert check_secret(os.urandom(32), self.entry_hash(b'x' * 32)) is None
 
     def test_same_answer_as_the_simulator(self):
