@@ -68,6 +68,7 @@ RETRY_KINDS = ('connection', 'timeout')
 UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader', 'RequestNotBuilt')
 MAX_RETRIES = 10
 MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
+MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may have in flight at once
 MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,000 tokens is about 10 MiB)
 SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
 SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
@@ -515,7 +516,7 @@ def _watching_adapter():
             manager.pool_classes_by_scheme = pools
             return manager
 
-    return Adapter()
+    return Adapter(pool_maxsize=MAX_CONNECTIONS)
 
 
 class Tokens:

@@ -213,6 +213,17 @@ def token_runs(value):
     return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
 
 
+class ModuleFailure(Exception):
+    """Raised by a module's work to fail it: ``run()`` turns it into the one failure (``fail_json``).
+
+    ``msg`` says what failed, ``error`` (a TextileError) why, ``result`` holds further return values.
+    """
+
+    def __init__(self, msg, error=None, **result):
+        super().__init__(msg)
+        self.msg, self.error, self.result = msg, error, result
+
+
 class TextileModule(AnsibleModule):
     """An AnsibleModule with the connection options, checked before any request, a Textile client, and the one
     failure path of the collection (``fail_json``)."""
@@ -335,10 +346,12 @@ class TextileModule(AnsibleModule):
         return text
 
     def run(self, work):
-        """Exit with the result of ``work()``; a TextileError it raises fails with its cause, and anything else
-        with its class only (its text might hold a value that must not be shown)."""
+        """Exit with the result of ``work()``. A ModuleFailure it raises fails as it says, a TextileError with its
+        cause, and anything else with its class only (its text might hold a value that must not be shown)."""
         try:
             result = work()
+        except ModuleFailure as failure:
+            self.fail_json(failure.msg, error=failure.error, **failure.result)
         except TextileError as err:
             self.fail_json('The request failed', error=err)
         except Exception as exc:  # pylint: disable=broad-exception-caught

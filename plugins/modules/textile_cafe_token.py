@@ -79,6 +79,17 @@ options:
       - V(false) mints a token without storing it, for example to import it on other cafes; this writes nothing,
         reports no change and also runs in check mode.
     type: bool
+  concurrency:
+    description:
+      - How many imports and removals may be in flight at once, from 1 to 16; V(1) sends them one at a time, in
+        the order of their IDs.
+      - The cafe hashes each imported token with bcrypt before it stores it (tens of milliseconds of one core
+        each) and does so for several requests at once, so a first converge of many tokens takes about as much
+        less time as the cafe has cores to hash with.
+      - The guarantees stay whatever the value: one request per new token, the list after a failed import
+        decides whether it was stored, a failure still reports every ID already changed.
+    type: int
+    default: 4
 notes:
   - The token is returned (in RV(token)) only when the module mints one; declared tokens are never returned.
   - >-
@@ -218,14 +229,17 @@ orphaned_ids:
   sample: [9a8b7c6d5e4f3a2b1c0d9e8f]
 """
 
+import threading
+
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import mark_secret
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     MINT,
     REMOVE,
     PlanError,
+    check_concurrency,
     choose_action,
     id_diff,
     is_changed,
@@ -243,24 +257,32 @@ ARGUMENT_SPEC = dict(
     keep_ids=dict(type='list', elements='str'),
     verify_secret=dict(type='bool', default=False),
     store=dict(type='bool'),
+    concurrency=dict(type='int', default=4),
 )
 
 
 class TokenModule(TextileModule):
-    """One run against one cafe: what it stores, and the work done so far (for reports and failures)."""
+    """One run against one cafe: what it stores, and the work done so far (for reports and failures).
+
+    Imports and removals run in up to ``concurrency`` threads; every change of the run's state happens under
+    ``lock``, and a step that fails raises ModuleFailure, which the main thread turns into the one failure.
+    """
 
     def __init__(self):
         # Set before the argument checks, which may already fail through fail_json (and progress()).
+        self.lock = threading.Lock()
         self.entries = {}
         self.before = []
         self.created_ids, self.removed_ids, self.replaced_ids = [], [], []
         self.unreplaced_ids = []
+        self.replacing = set()
         super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def progress(self):
-        return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
-                    replaced_ids=sorted(self.replaced_ids),
-                    changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
+        with self.lock:
+            return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
+                        replaced_ids=sorted(self.replaced_ids),
+                        changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
 
     def done_note(self):
         done = [f'{label} {", ".join(sorted(ids))}' for ids, label in (
@@ -273,12 +295,19 @@ class TokenModule(TextileModule):
         return note.strip()
 
     def read(self, failed_msg='Listing the tokens failed'):
-        """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash."""
+        """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash.
+
+        An import of this run that completed while the list was on its way is kept, whatever the list says.
+        """
         try:
-            self.entries = self.tokens.entries()
+            listed = self.tokens.entries()
         except TextileError as err:
-            self.fail_json(failed_msg, error=err)
-        return sorted(self.entries)
+            raise ModuleFailure(failed_msg, err) from None
+        with self.lock:
+            for stored_id in self.created_ids + self.replaced_ids:
+                listed.setdefault(stored_id, None)
+            self.entries = listed
+            return sorted(listed)
 
     def mismatched(self, declared):
         """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
@@ -286,12 +315,13 @@ class TokenModule(TextileModule):
             return [token.id for token in declared
                     if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])]
         except TextileError as err:
-            self.fail_json('Checking a token secret failed', error=err)
+            raise ModuleFailure('Checking a token secret failed', err) from None
 
     def mint(self, store):
         """Mint a token (stored or not) and return the module result."""
         self.warn_plain_http()
-        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store))
+        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
+                      changed=is_changed(minted_stored=store))
         if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
@@ -299,7 +329,7 @@ class TokenModule(TextileModule):
         except TextileError as err:
             if store and err.sent:
                 self.fail_orphaned(err)
-            self.fail_json('Minting a token failed', error=err)
+            raise ModuleFailure('Minting a token failed', err) from None
         result['token'] = mark_secret(minted)
         result['token_id'] = token_id(minted)
         if store:
@@ -313,35 +343,54 @@ class TokenModule(TextileModule):
         orphaned = sorted(set(after) - set(self.before))
         hint = (f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
                 'remove them with state=absent and ids.') if orphaned else 'No new ID appeared, so nothing was stored.'
-        self.fail_json(f'Minting a token failed after the request may have reached the cafe, so it was not retried. '
-                       f'{hint}', error=err, orphaned_ids=orphaned)
+        raise ModuleFailure(f'Minting a token failed after the request may have reached the cafe, so it was not '
+                            f'retried. {hint}', err, orphaned_ids=orphaned)
 
     def apply(self, plan):
         """Carry out a plan: removals (replacements included), one confirming list, then imports."""
-        for removed_id in plan.removals:
-            self.remove(removed_id)
-            self.removed_ids.append(removed_id)
-        for token in plan.replacements:
-            self.remove(token.id)
-            self.unreplaced_ids.append(token.id)
+        replaced = [token.id for token in plan.replacements]
+        self.replacing = set(replaced)
+        self.each(self.remove, plan.removals + replaced)
         if plan.removals or plan.replacements:
-            self.confirm_removed(plan.removals + [token.id for token in plan.replacements])
-        for token in plan.replacements:
-            stored = self.store(token)
-            self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
-            if not stored and not self.secret_matches(token, self.entries[token.id]):
-                self.fail_json(f'Another writer stored the token with ID {token.id} while this run replaced its '
-                               'secret, with a secret other than the declared one; re-run to replace it.')
-            self.replaced_ids.append(token.id)
-        for token in plan.imports:
-            if self.store(token):
-                self.created_ids.append(token.id)
+            self.confirm_removed(plan.removals + replaced)
+        self.each(self.put, plan.replacements + plan.imports)
+
+    def each(self, step, items):
+        """``step(item)`` for every item, in order, with up to ``concurrency`` of them in flight at once.
+
+        The first failure stops the work that has not started; the work in flight ends (so that the progress is
+        complete), then that failure is raised.
+        """
+        todo, failures, done = iter(items), [], object()
+
+        def worker():
+            while not failures:
+                with self.lock:
+                    item = next(todo, done)
+                if item is done:
+                    return
+                try:
+                    step(item)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    failures.append(exc)  # a ModuleFailure, or a bug: the main thread raises it
+
+        threads = [threading.Thread(target=worker, name='textile-worker')
+                   for dummy in range(min(self.params['concurrency'], len(items)) - 1)]
+        for thread in threads:
+            thread.start()
+        worker()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
 
     def remove(self, removed_id):
         try:
             self.tokens.remove_id(removed_id)
         except TextileError as err:
-            self.fail_json(f'Removing the token with ID {removed_id} failed', error=err)
+            raise ModuleFailure(f'Removing the token with ID {removed_id} failed', err) from None
+        with self.lock:
+            (self.unreplaced_ids if removed_id in self.replacing else self.removed_ids).append(removed_id)
 
     def confirm_removed(self, removed):
         """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
@@ -350,7 +399,24 @@ class TokenModule(TextileModule):
         if still:
             self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
             self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
-            self.fail_json(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them.")
+            raise ModuleFailure(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still "
+                                'lists them.')
+
+    def put(self, token):
+        """Import a declared token, or the new secret of a replaced one, and record it."""
+        stored = self.store(token)
+        if token.id not in self.replacing:
+            if stored:
+                with self.lock:
+                    self.created_ids.append(token.id)
+            return
+        with self.lock:
+            self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
+        if not stored and not self.secret_matches(token, self.entries[token.id]):
+            raise ModuleFailure(f'Another writer stored the token with ID {token.id} while this run replaced its '
+                                'secret, with a secret other than the declared one; re-run to replace it.')
+        with self.lock:
+            self.replaced_ids.append(token.id)
 
     def store(self, token):
         """Import a token; True when this run stored it, False when another writer had stored it first.
@@ -359,22 +425,22 @@ class TokenModule(TextileModule):
         present means imported (or, after a 400, stored by another writer); absent means retry within the
         retries budget, except after a 400, which fails quoting the cafe's answer.
         """
-        retries = self.params['retries']
         attempt = 0
         while True:
             try:
                 self.tokens.create(token=token.text, store=True)
-                self.entries[token.id] = None
+                with self.lock:
+                    self.entries[token.id] = None
                 return True
             except TextileError as err:
                 failure = err
             what = f'Importing {token.where} (ID {token.id}) failed'
             if not failure.sent:
-                self.fail_json(what, error=failure)
+                raise ModuleFailure(what, failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
                 return failure.kind != 'bad_request'
-            if failure.kind == 'bad_request' or attempt >= retries:
-                self.fail_json(f'{what} and the token is not stored', error=failure)
+            if failure.kind == 'bad_request' or attempt >= self.params['retries']:
+                raise ModuleFailure(f'{what} and the token is not stored', failure)
             self.api.backoff(attempt)
             attempt += 1
 
@@ -403,8 +469,9 @@ class TokenModule(TextileModule):
             declared = normalize_tokens(p['tokens'])
             ids = normalize_ids(p['ids'], 'ids')
             keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
+            check_concurrency(p['concurrency'])
         except PlanError as err:
-            self.fail_json(str(err))
+            raise ModuleFailure(str(err)) from None
 
         self.before = self.read()
         if action == MINT:

@@ -141,7 +141,7 @@ checked:
 """
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     PlanError,
     normalize_ids,
@@ -168,19 +168,19 @@ def gather(module):
         ids = normalize_ids(module.params['ids'], 'ids')
         tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
     except PlanError as err:
-        module.fail_json(str(err))
+        raise ModuleFailure(str(err)) from None
 
     try:
         entries = module.tokens.entries()
     except TextileError as err:
-        module.fail_json('Listing the tokens failed', error=err)
+        raise ModuleFailure('Listing the tokens failed', err) from None
     node = read_node(module)
     try:
         checked = [dict(id=token.id, stored=token.id in entries,
                         valid=token.id in entries and module.secret_matches(token, entries[token.id]))
                    for token in tokens]
     except TextileError as err:
-        module.fail_json('Checking a token secret failed', error=err)
+        raise ModuleFailure('Checking a token secret failed', err) from None
 
     shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
     return dict(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),

@@ -99,6 +99,8 @@ def options(module, port, existing):
             'state': (st.sampled_from(['present', 'absent']), VALUES),
             'tokens': TOKEN_LISTS, 'token': TOKEN_LISTS, 'ids': ID_LISTS, 'id': ID_LISTS, 'exclusive': FLAGS,
             'keep_ids': ID_LISTS, 'verify_secret': FLAGS, 'store': FLAGS,
+            'concurrency': (st.integers(min_value=1, max_value=16),
+                            st.sampled_from([0, 17, -1, 2 ** 63, 'inf', float('nan'), '4']) | VALUES),
         },
         textile_cafe_token_info: {'ids': ID_LISTS, 'id': ID_LISTS, 'tokens': TOKEN_LISTS, 'token': TOKEN_LISTS},
     }[module]
@@ -169,6 +171,9 @@ def must_be_refused(args):
     retries = args.get('retries')
     if isinstance(retries, int) and not isinstance(retries, bool) and not 0 <= retries <= 10:
         return 'retries'
+    concurrency = args.get('concurrency')
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and not 1 <= concurrency <= 16:
+        return 'concurrency'
     return None
 
 

@@ -7,6 +7,7 @@ import importlib
 import os
 import socket
 import sys
+import threading
 import time
 import types
 
@@ -291,18 +292,22 @@ class TestImportFailures:
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'POST', 'GET', 'POST', 'GET', 'POST']
         assert slept == [0.5, 1.0]
 
-    def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim):
+    @pytest.mark.parametrize('concurrency', [1, 4])
+    def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim, concurrency):
         tokens = sorted((new_token() for index in range(3)), key=token_id)
         stale = new_token()
         sim.ctl.seed([stale])
         sim.ctl.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
-        result = run(tokens=tokens, exclusive=True)
+        result = run(tokens=tokens, exclusive=True, concurrency=concurrency)
         assert result['failed'] and result['removed_ids'] == ids(stale)
-        assert result['created_ids'] == []
+        # One at a time, the first failure stops the rest; in parallel, the imports in flight end first.
+        assert result['created_ids'] == sim.ctl.state_ids()
+        assert len(result['created_ids']) == (0 if concurrency == 1 else 2)
+        assert all(created in result['msg'] for created in result['created_ids'])
         assert ids(stale)[0] in result['msg'] and 'disk full' in result['msg']
         sim.ctl.clear_faults()
         again = run(tokens=tokens, exclusive=True)
-        assert again['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+        assert sorted(again['created_ids'] + result['created_ids']) == ids(*tokens) == sim.ctl.state_ids()
 
     def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
         tokens = sorted((new_token() for index in range(2)), key=token_id)
@@ -506,3 +511,86 @@ class TestFaultsAReviewPlanted:
         else:
             assert result['failed'] and 'Another writer stored the token' in result['msg']
             assert result['replaced_ids'] == [] and 'now missing' not in result['msg']
+
+
+class TestConcurrency:
+    @staticmethod
+    def counting(monkeypatch, target):
+        """Tokens.create, recording the most calls in flight at once and the order calls start in.
+
+        Each call waits (up to 5 s) until ``target`` calls are in flight, so a busy machine cannot hide a
+        missing thread, and a bound that lets more through shows as more."""
+        real_create, ready = Tokens.create, threading.Condition()
+        state = {'now': 0, 'most': 0, 'order': []}
+
+        def create(self, token=None, store=True):
+            with ready:
+                state['now'] += 1
+                state['most'] = max(state['most'], state['now'])
+                state['order'].append(token_id(token))
+                ready.notify_all()
+                ready.wait_for(lambda: state['most'] >= target, timeout=5)
+            try:
+                return real_create(self, token, store)
+            finally:
+                with ready:
+                    state['now'] -= 1
+        monkeypatch.setattr(Tokens, 'create', create)
+        return state
+
+    @pytest.mark.parametrize('concurrency', [1, 3, 16])
+    def test_at_most_concurrency_imports_are_in_flight(self, run, sim, monkeypatch, caplog, concurrency):
+        tokens = [new_token() for index in range(20)]
+        state = self.counting(monkeypatch, min(concurrency, len(tokens)))
+        result = run(tokens=tokens, concurrency=concurrency)
+        assert not result['failed'] and result['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+        assert state['most'] == min(concurrency, len(tokens))
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['POST'] * len(tokens)
+        if concurrency == 1:
+            assert state['order'] == ids(*tokens)  # one at a time, in the order of their IDs
+        # Every connection in flight is kept for the next request (urllib3 logs each one it has to drop).
+        assert not [record for record in caplog.records if 'pool is full' in record.getMessage()]
+
+    def test_removals_run_in_parallel_and_one_list_confirms_them(self, run, sim, monkeypatch):
+        real_remove, lock, state = Tokens.remove_id, threading.Lock(), {'now': 0, 'most': 0}
+
+        def remove_id(self, id_hex):
+            with lock:
+                state['now'] += 1
+                state['most'] = max(state['most'], state['now'])
+            try:
+                time.sleep(0.05)
+                return real_remove(self, id_hex)
+            finally:
+                with lock:
+                    state['now'] -= 1
+        monkeypatch.setattr(Tokens, 'remove_id', remove_id)
+        stored = [new_token() for index in range(6)]
+        sim.ctl.seed(stored)
+        result = run(state='absent', tokens=stored, concurrency=4)
+        assert result['removed_ids'] == ids(*stored) and sim.ctl.state_ids() == [] and state['most'] == 4
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['DELETE'] * 6 + ['GET']
+
+    @pytest.mark.parametrize('value', [0, 17, -1, 'inf', 1e9])
+    def test_a_concurrency_out_of_range_fails_before_any_request(self, run, sim, value):
+        result = run(tokens=[new_token()], concurrency=value)
+        assert result['failed'] and 'concurrency' in result['msg'] and api_requests(sim) == []
+
+    def test_a_bug_in_a_worker_thread_fails_cleanly_after_the_work_in_flight(self, run, sim, monkeypatch):
+        real_create, others_started = Tokens.create, threading.Semaphore(0)
+
+        def create(self, token=None, store=True):
+            if token_id(token) == first:
+                for other in range(3):  # fail only once the three other imports are in flight
+                    others_started.acquire(timeout=10)
+                raise KeyError(token)  # a bug whose text holds the token
+            others_started.release()
+            time.sleep(0.05)
+            return real_create(self, token, store)
+
+        tokens = [new_token() for index in range(4)]
+        first = ids(*tokens)[0]
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=tokens, concurrency=4)
+        assert result['failed'] and result['msg'].startswith('Internal error (KeyError)')
+        assert result['created_ids'] == sim.ctl.state_ids() and len(result['created_ids']) == 3
