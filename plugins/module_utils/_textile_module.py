@@ -189,6 +189,17 @@ def strings_in(value, keys=True):
     return []
 
 
+def leaf_texts(value):
+    """The text of every leaf of a result (strings, and numbers as Ansible compares them) and of every key."""
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in leaf_texts(key) + leaf_texts(item)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [text for item in value for text in leaf_texts(item)]
+    if isinstance(value, bytes):
+        return [value.decode('utf-8', 'surrogateescape')]
+    return [value if isinstance(value, str) else str(value)]
+
+
 def keys_in(value):
     """Every mapping key in a parameter value, at any depth."""
     if isinstance(value, dict):
@@ -333,7 +344,30 @@ class TextileModule(AnsibleModule):
             result.setdefault('error', {'method': error.method, 'path': error.path, 'status': error.status,
                                         'kind': error.kind, 'exception': error.exc_class})
         note = self.done_note()
-        super().fail_json(msg=f'{msg} {note}' if note else msg, **dict(self.progress(), **result))
+        result = dict(self.progress(), **result, msg=f'{msg} {note}' if note else msg)
+        self._keep_no_log_values_shown(result)
+        super().fail_json(**result)
+
+    def exit_json(self, **result):
+        self._keep_no_log_values_shown(result)
+        super().exit_json(**result)
+
+    def warn(self, warning, *args, **kwargs):
+        self._warnings_given = getattr(self, '_warnings_given', []) + [str(warning)]
+        super().warn(warning, *args, **kwargs)
+
+    def _keep_no_log_values_shown(self, result):
+        """Keep only the no_log values that occur in what Ansible is about to return.
+
+        Ansible searches every string it returns for every no_log value (a thousand declared tokens against a
+        thousand IDs is a million searches); a value that occurs nowhere masks nothing, so dropping it changes
+        no output. What is searched: the result, the warnings, and the arguments when Ansible adds them as the
+        invocation (always before ansible-core 2.20; from 2.20 only when inject_invocation is set).
+        """
+        invocation = self.params if getattr(self, '_inject_invocation', True) else None
+        shown = '\0'.join(leaf_texts([result, invocation, getattr(self, '_warnings_given', [])]))
+        self.no_log_values = {value for value in self.no_log_values
+                              if not isinstance(value, str) or '\0' in value or value in shown}
 
     def explain(self, err, context=None):
         """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""

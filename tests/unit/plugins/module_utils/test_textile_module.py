@@ -7,6 +7,7 @@ import os
 import sys
 
 import pytest
+from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
@@ -315,3 +316,59 @@ def test_a_token_given_where_none_belongs_is_never_echoed(sim_server, option):
     assert token not in printed
     if option in ('ids', 'keep_ids', 'api_version', 'headers-name'):
         assert result['failed'] and sim_server.ctl.requests() == []
+
+
+class TestOnlyShownNoLogValuesAreSearched:
+    """Dropping the no_log values that occur nowhere before Ansible searches the result changes no output."""
+
+    @pytest.fixture
+    def both_ways(self, sim_server, monkeypatch):
+        from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
+        from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
+
+        def run(args, inject=None, prepare=lambda: None):
+            args = dict(dict(api_url=sim_server.url, retries=0), **args)
+            if inject is not None:
+                args['_ansible_inject_invocation'] = inject
+            printed = []
+            for prune in (True, False):
+                sim_server.ctl.reset()
+                prepare()
+                if not prune:
+                    monkeypatch.setattr(TextileModule, '_keep_no_log_values_shown', lambda self, result: None)
+                result, text = run_entry_point(textile_cafe_token.main, args)
+                printed.append((result, text))
+            monkeypatch.undo()
+            return printed
+        return run
+
+    @pytest.mark.parametrize('inject', [None, True, False])
+    def test_a_secret_the_server_echoes_is_masked_either_way(self, both_ways, sim_server, inject):
+        if inject is not None and 'inject_invocation' not in PASS_VARS:
+            pytest.skip('ansible-core before 2.20 always adds the invocation')
+        pin = 'S3cret-Pin-Echoed'
+        (pruned, pruned_text), (full, full_text) = both_ways(
+            dict(tokens=[new_token()], api_username='P1', api_password=pin), inject,
+            lambda: sim_server.ctl.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'))
+        assert pruned_text == full_text and pin not in pruned_text and '********' in pruned['msg']
+
+    def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim_server):
+        tokens = [new_token() for index in range(30)]
+        (pruned, pruned_text), (full, full_text) = both_ways(dict(tokens=tokens), None,
+                                                             lambda: sim_server.ctl.seed(tokens[:10]))
+        assert not pruned.get('failed') and len(pruned['created_ids']) == 20 and pruned_text == full_text
+        assert all(token not in pruned_text for token in tokens)
+
+    def test_values_that_occur_nowhere_are_dropped_and_the_others_kept(self, monkeypatch):
+        tokens = [new_token() for index in range(3)]
+        kept = {}
+
+        def main():
+            module = TextileModule(argument_spec=dict(tokens=dict(type='list', elements='str', no_log=True)))
+            module._inject_invocation = False  # pylint: disable=protected-access
+            module._keep_no_log_values_shown({'msg': f'x{tokens[1]}y', 'count': 3})  # pylint: disable=protected-access
+            kept['values'] = set(module.no_log_values)
+            module.exit_json(changed=False)
+
+        run_main(monkeypatch, main, dict(tokens=tokens))
+        assert kept['values'] == {tokens[1]}
