@@ -32,6 +32,10 @@ from pathlib import Path
 import base58
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT / "tests" / "simulator") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "simulator"))
+
+from textile_sim import closed_port  # noqa: E402  pylint: disable=wrong-import-position,unused-import
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 MASK = "********"

@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import html
 import json
-import socket
 import stat
 from html.parser import HTMLParser
 
 import pytest
 
-from harness import REPO_ROOT, ids_of, token_id
+from harness import REPO_ROOT, closed_port, ids_of, token_id
 from test_roles import fleet, fqcn_playbook
 
 PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
 ROLE = "textileio.textile.cafe_token_report : "
 STATS = ROLE + "Publish the fleet summary as a statistic for AWX and Automation Platform"
 DRIFT = ROLE + "Fail when the fleet drifts from the expected token IDs"
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def read_report(result, directory="textile-cafe-report"):

@@ -899,6 +899,13 @@ class SimServer:
 # --------------------------------------------------------------------------- control client and subprocess
 
 
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A loopback port nobody listens on (bound, then released), for tests of a refused connection."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 class SimControl:
     """Python client of the control API (stdlib only)."""
 

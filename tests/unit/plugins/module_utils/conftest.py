@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for the client tests: the go-textile simulator, a raw loopback HTTP server, a test CA."""
+"""Fixtures for the client tests: a raw loopback HTTP server and a test CA (the simulator is tests/unit/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,8 @@ import ipaddress
 import socket
 import ssl
 import threading
-import types
 
 import pytest
-
-
-@pytest.fixture
-def sim():
-    """The go-textile simulator in process, on a free loopback port (bcrypt cost 4 to keep tests fast)."""
-    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
-    with textile_sim.SimServer(bcrypt_cost=4) as server:
-        yield types.SimpleNamespace(server=server, url=server.url, control=textile_sim.SimControl(server.url))
 
 
 Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
@@ -117,14 +108,6 @@ def raw_server():
     yield make
     for server in servers:
         server.stop()
-
-
-@pytest.fixture
-def closed_port():
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _certificate(subject, issuer_name, issuer_key, public_key, ca, sans=()):

@@ -147,7 +147,7 @@ class TestCheckSecret:
         sim_module = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
         token = new_token()
         with sim_module.SimServer(bcrypt_cost=4) as server:
-            sim_module.SimControl(server.url).seed([token])
+            server.control.seed([token])
             entry = b58decode(server.list_entries()[0])
         raw = b58decode(token)
         assert check_secret(raw[12:], entry[12:]) is True
@@ -205,7 +205,7 @@ def test_run_exits_with_the_result_and_turns_an_error_into_a_failure(monkeypatch
 # entry point of a module, against the simulator, which must then have seen no request.
 
 @pytest.fixture
-def refused(sim_server, monkeypatch):
+def refused(sim, monkeypatch):
     """``refused(args)``: the printed result of textile_cafe_token_info, which must fail before any request."""
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info
     from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
@@ -213,21 +213,15 @@ def refused(sim_server, monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     def check(**args):
-        args.setdefault('api_url', sim_server.url)
+        args.setdefault('api_url', sim.url)
         result, printed = run_entry_point(textile_cafe_token_info.main, args)
         assert result['failed'], result
         assert not result['msg'].startswith('Internal error')
-        assert sim_server.ctl.requests() == []
+        assert sim.control.requests() == []
         return result, printed
     return check
 
 
-@pytest.fixture
-def sim_server():
-    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
-    with textile_sim.SimServer(bcrypt_cost=4) as server:
-        server.ctl = textile_sim.SimControl(server.url)
-        yield server
 
 
 @pytest.mark.parametrize('url, expected', [
@@ -248,10 +242,10 @@ def sim_server():
     ('http:///path', 'with a host'),
     ('file:///etc/passwd', 'http:// or https://'),
 ])
-def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim_server, url, expected):
+def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim, url, expected):
     if expected is None:
         pytest.skip('valid')
-    result, printed = refused(api_url=url.replace('127.0.0.1:1', f'127.0.0.1:{sim_server.port}'))
+    result, printed = refused(api_url=url.replace('127.0.0.1:1', f'127.0.0.1:{sim.port}'))
     assert 'api_url' in result['msg'] and expected in result['msg']
     assert '\r' not in result['msg'] and 'S3cretPart' not in printed
 
@@ -300,7 +294,7 @@ def test_a_password_outside_latin1_is_not_named_by_character_or_position(refused
 
 
 @pytest.mark.parametrize('option', ['ids', 'keep_ids', 'api_username', 'api_version', 'headers-name', 'api_url'])
-def test_a_token_given_where_none_belongs_is_never_echoed(sim_server, option):
+def test_a_token_given_where_none_belongs_is_never_echoed(sim, option):
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
     from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
     token = new_token()
@@ -310,29 +304,29 @@ def test_a_token_given_where_none_belongs_is_never_echoed(sim_server, option):
         'api_username': dict(tokens=[], api_username=token),  # accepted: Basic Auth takes any latin-1 name
         'api_version': dict(tokens=[], api_version=token),
         'headers-name': dict(tokens=[], headers={token: 'proxy-value'}),
-        'api_url': dict(tokens=[], api_url=f'{sim_server.url}/{token}'),  # a valid path prefix
+        'api_url': dict(tokens=[], api_url=f'{sim.url}/{token}'),  # a valid path prefix
     }[option]
-    result, printed = run_entry_point(textile_cafe_token.main, dict(dict(api_url=sim_server.url), **args))
+    result, printed = run_entry_point(textile_cafe_token.main, dict(dict(api_url=sim.url), **args))
     assert token not in printed
     if option in ('ids', 'keep_ids', 'api_version', 'headers-name'):
-        assert result['failed'] and sim_server.ctl.requests() == []
+        assert result['failed'] and sim.control.requests() == []
 
 
 class TestOnlyShownNoLogValuesAreSearched:
     """Dropping the no_log values that occur nowhere before Ansible searches the result changes no output."""
 
     @pytest.fixture
-    def both_ways(self, sim_server, monkeypatch):
+    def both_ways(self, sim, monkeypatch):
         from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
         from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
 
         def run(args, inject=None, prepare=lambda: None):
-            args = dict(dict(api_url=sim_server.url, retries=0), **args)
+            args = dict(dict(api_url=sim.url, retries=0), **args)
             if inject is not None:
                 args['_ansible_inject_invocation'] = inject
             printed = []
             for prune in (True, False):
-                sim_server.ctl.reset()
+                sim.control.reset()
                 prepare()
                 if not prune:
                     monkeypatch.setattr(TextileModule, '_keep_no_log_values_shown', lambda self, result: None)
@@ -343,19 +337,19 @@ class TestOnlyShownNoLogValuesAreSearched:
         return run
 
     @pytest.mark.parametrize('inject', [None, True, False])
-    def test_a_secret_the_server_echoes_is_masked_either_way(self, both_ways, sim_server, inject):
+    def test_a_secret_the_server_echoes_is_masked_either_way(self, both_ways, sim, inject):
         if inject is not None and 'inject_invocation' not in PASS_VARS:
             pytest.skip('ansible-core before 2.20 always adds the invocation')
         pin = 'S3cret-Pin-Echoed'
         (pruned, pruned_text), (full, full_text) = both_ways(
             dict(tokens=[new_token()], api_username='P1', api_password=pin), inject,
-            lambda: sim_server.ctl.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'))
+            lambda: sim.control.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'))
         assert pruned_text == full_text and pin not in pruned_text and '********' in pruned['msg']
 
-    def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim_server):
+    def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim):
         tokens = [new_token() for index in range(30)]
         (pruned, pruned_text), (full, full_text) = both_ways(dict(tokens=tokens), None,
-                                                             lambda: sim_server.ctl.seed(tokens[:10]))
+                                                             lambda: sim.control.seed(tokens[:10]))
         assert not pruned.get('failed') and len(pruned['created_ids']) == 20 and pruned_text == full_text
         assert all(token not in pruned_text for token in tokens)
 

@@ -24,7 +24,7 @@ def new_token(first=None, secret=None):
 
 def api_requests(sim, method=None):
     """The go-textile requests the simulator received (control calls excluded), optionally of one method."""
-    return [entry for entry in sim.ctl.requests() if method is None or entry['method'] == method]
+    return [entry for entry in sim.control.requests() if method is None or entry['method'] == method]
 
 
 def assert_no_secret(result, tokens, allowed_key=None):

@@ -183,7 +183,6 @@ def cafe(tmp_path_factory):
     existing = tmp_path_factory.mktemp('files') / 'ca.pem'
     existing.write_text('not a certificate\n')
     with textile_sim.SimServer(bcrypt_cost=4) as server:
-        server.ctl = textile_sim.SimControl(server.url)
         yield server, str(existing)
 
 
@@ -224,7 +223,7 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(arguments(module, server.port, existing))
     def check(args):
-        server.ctl.reset()
+        server.control.reset()
         del offline[:]
         result, printed = run_entry_point(module.main, args)
         TALLY['examples'] += 1
@@ -239,7 +238,7 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
             refused = must_be_refused(args)
             assert refused is None, f'{refused} should have been refused before any request'
         else:
-            assert server.ctl.requests() == []
+            assert server.control.requests() == []
             if result.get('failed'):
                 TALLY['rejected_without_request'] += 1
                 if not names.search(result['msg']):
