@@ -85,5 +85,11 @@ options:
         nor C(Content-Length), C(Transfer-Encoding) or C(Host).
     type: dict
 requirements:
-  - requests (Python library, on the host that runs the module)
+  - requests (Python library, 2.25 or later with urllib3 1.26 or 2.x, on the host that runs the module)
+notes:
+  - >-
+    Where it runs - go-textile binds its API to C(127.0.0.1:40600), so the module usually runs on the cafe host
+    itself (the inventory host of the cafe), talking to loopback. When the API is reachable over the network
+    (behind a TLS reverse proxy), run it on the controller with C(delegate_to: localhost) and a per-host
+    O(api_url). C(requests) (and, better, C(bcrypt)) must be installed for the Python that runs the module there.
 """

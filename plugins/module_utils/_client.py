@@ -310,6 +310,8 @@ class TextileAPI:
                 response = self.session.request(method, url, headers=headers, timeout=self.timeout,
                                                 verify=self.session.verify, allow_redirects=False, stream=True, **body)
                 response._content = _read_body(response)  # pylint: disable=protected-access
+                if watch.stopped:  # cut short at the deadline (urllib3 1.26 hands a short body over silently)
+                    raise requests.exceptions.ConnectionError('stopped')
         except _TooLarge:
             raise self.make_error(f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile '
                                   'node?', method, url, kind='bad_response') from None

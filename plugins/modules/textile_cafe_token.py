@@ -86,7 +86,7 @@ options:
       - The cafe hashes each imported token with bcrypt before it stores it (tens of milliseconds of one core
         each) and does so for several requests at once, so a first converge of many tokens takes about as much
         less time as the cafe has cores to hash with.
-      - The guarantees stay whatever the value: one request per new token, the list after a failed import
+      - The guarantees stay whatever the value; one request per new token, the list after a failed import
         decides whether it was stored, a failure still reports every ID already changed.
     type: int
     default: 4
@@ -106,8 +106,17 @@ seealso:
   - module: textileio.textile.textile_cafe_token_info
   - plugin: textileio.textile.token_id
     plugin_type: filter
+  - name: The textileio.textile.cafe_tokens role
+    description: Declares and removes the tokens of a fleet of cafes with this module, one call per cafe.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_tokens/README.md
+  - name: The textileio.textile.cafe_token_report role
+    description: The fleet report (JSON and HTML) built with textileio.textile.textile_cafe_token_info.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_token_report/README.md
+  - name: go-textile
+    description: The Textile daemon whose local REST API (C(/api/v0/tokens)) the module talks to.
+    link: https://github.com/textileio/go-textile
 requirements:
-  - bcrypt (Python library, optional) to check secrets locally with O(verify_secret)
+  - bcrypt (Python library, 4.0 or later, optional) to check secrets locally with O(verify_secret)
 """
 
 EXAMPLES = r"""

@@ -137,7 +137,19 @@ class TestCheckSecret:
         assert check_secret(bytes([secret[0] ^ 1]) + secret[1:], stored) is False
 
     def test_garbage_hash_is_a_mismatch(self):
-        assert check_secret(os.urandom(32), b'not a bcrypt hash') is False
+        assert check_secret(os.urandom(32).replace(b'\0', b'x'), b'not a bcrypt hash') is False
+
+    def test_a_bcrypt_that_refuses_nul_bytes_leaves_the_decision_to_the_cafe(self, monkeypatch):
+        def checkpw(password, hashed):  # what bcrypt 3.x does
+            if b'\0' in password:
+                raise ValueError('password may not contain NUL bytes')
+            return bcrypt_checkpw(password, hashed)
+        bcrypt_checkpw = bcrypt.checkpw
+        monkeypatch.setattr(bcrypt, 'checkpw', checkpw)
+        secret = b'\0' + os.urandom(31)
+        assert check_secret(secret, self.entry_hash(secret)) is None
+        plain = os.urandom(32).replace(b'\0', b'x')
+        assert check_secret(plain, self.entry_hash(plain)) is True
 
     def test_none_without_bcrypt(self, monkeypatch):
         monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError

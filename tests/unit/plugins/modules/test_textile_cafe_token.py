@@ -141,6 +141,23 @@ class TestVerifySecret:
         methods = [r['method'] for r in api_requests(sim)]
         assert methods == ['GET', 'GET', 'GET', 'DELETE', 'GET', 'POST', 'POST']
 
+    def test_an_old_bcrypt_that_refuses_nul_bytes_never_replaces_a_good_token(self, run, sim, monkeypatch):
+        bcrypt = pytest.importorskip('bcrypt')
+
+        def checkpw(password, hashed):  # bcrypt before 4.0
+            if b'\0' in password:
+                raise ValueError('password may not contain NUL bytes')
+            return bcrypt.checkpw(password, hashed)
+
+        # The module imports bcrypt when it checks a secret; the simulator keeps the real one it imported.
+        monkeypatch.setitem(sys.modules, 'bcrypt', types.SimpleNamespace(checkpw=checkpw))
+        token = new_token(secret=b'\0' + os.urandom(31))
+        sim.control.seed([token])
+        result = run(tokens=[token], verify_secret=True)
+        assert not result['failed'] and result['changed'] is False and result['replaced_ids'] == []
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'GET']  # the list, then the cafe's check
+        assert any("go-textile's log" in warning for warning in result['warnings'])
+
     def test_replacement_import_failure_says_the_id_is_missing(self, run, sim):
         ident = os.urandom(12)
         sim.control.seed([new_token(ident)])
