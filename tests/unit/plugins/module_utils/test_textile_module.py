@@ -234,8 +234,6 @@ def refused(sim, monkeypatch):
     return check
 
 
-
-
 @pytest.mark.parametrize('url, expected', [
     ('http://127.0.0.1:99999', 'port'),
     ('http://127.0.0.1:abc', 'port'),

@@ -12,4 +12,3 @@ from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers im
 def run_module(monkeypatch):
     """``run_module(module, args)`` runs ``module.main()`` and returns its raw result (see helpers.run_main)."""
     return lambda module, args: run_main(monkeypatch, module.main, args)
-
