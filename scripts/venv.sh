@@ -22,7 +22,8 @@ venv_python_minor() {
     case "$1" in
         main) echo 3.12 ;;
         compat) echo 3.11 ;;
-        *) venv_die "unknown line '$1' (expected main or compat)" ;;
+        mutation) echo 3.12 ;;
+        *) venv_die "unknown line '$1' (expected main, compat or mutation)" ;;
     esac
 }
 
