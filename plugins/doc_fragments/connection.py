@@ -84,6 +84,16 @@ options:
       - They may not set C(X-Textile-Args) or C(X-Textile-Opts), nor C(Authorization) when O(api_username) is set,
         nor C(Content-Length), C(Transfer-Encoding) or C(Host).
     type: dict
+seealso:
+  - name: The textileio.textile.cafe_tokens role
+    description: Declares and removes the tokens of a fleet of cafes with textileio.textile.textile_cafe_token, one call per cafe.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_tokens/README.md
+  - name: The textileio.textile.cafe_token_report role
+    description: The fleet report (JSON and HTML) built with textileio.textile.textile_cafe_token_info.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_token_report/README.md
+  - name: go-textile
+    description: The Textile daemon whose local REST API (C(/api/v0/tokens)) the modules talk to.
+    link: https://github.com/textileio/go-textile
 requirements:
   - requests (Python library, 2.25 or later with urllib3 1.26 or 2.x, on the host that runs the module)
 notes:

@@ -106,15 +106,6 @@ seealso:
   - module: textileio.textile.textile_cafe_token_info
   - plugin: textileio.textile.token_id
     plugin_type: filter
-  - name: The textileio.textile.cafe_tokens role
-    description: Declares and removes the tokens of a fleet of cafes with this module, one call per cafe.
-    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_tokens/README.md
-  - name: The textileio.textile.cafe_token_report role
-    description: The fleet report (JSON and HTML) built with textileio.textile.textile_cafe_token_info.
-    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_token_report/README.md
-  - name: go-textile
-    description: The Textile daemon whose local REST API (C(/api/v0/tokens)) the module talks to.
-    link: https://github.com/textileio/go-textile
 requirements:
   - bcrypt (Python library, 4.0 or later, optional) to check secrets locally with O(verify_secret)
 """
