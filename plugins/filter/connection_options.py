@@ -10,6 +10,7 @@ The one place that maps the roles' connection variables to the modules' connecti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from jinja2 import Undefined, pass_context
@@ -45,13 +46,13 @@ def build_connection(lookup: Callable[[str], object], prefix: str) -> dict:
 
 
 @pass_context
-def connection_options(context, prefix, variables=None):
+def connection_options(context: Any, prefix: str, variables: Mapping | None = None) -> dict:
     """The connection options set by ``<prefix>_api_*`` or ``textile_*`` variables of the current task, or of
     ``variables`` when given (for example ``hostvars[host]``, for another host's connection)."""
     if variables is not None and not isinstance(variables, Mapping):
         raise AnsibleFilterError('connection_options: variables must be a mapping such as hostvars[host].')
 
-    def lookup(name):
+    def lookup(name: str) -> object:
         if variables is not None:
             value = variables[name] if name in variables else missing
         else:
@@ -63,5 +64,5 @@ def connection_options(context, prefix, variables=None):
 class FilterModule:
     """Filters of textileio.textile."""
 
-    def filters(self):
+    def filters(self) -> dict:
         return {'connection_options': connection_options}

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, parse_token
 
 
-def malformed_tokens(tokens, name='tokens'):
+def malformed_tokens(tokens: object, name: str = 'tokens') -> list[str]:
     """``['<name>[<position>]: <why>', ...]`` for each entry of ``tokens`` that is not a token; never a value."""
     if isinstance(tokens, (str, bytes)) or not hasattr(tokens, '__iter__') or isinstance(tokens, dict):
         raise AnsibleFilterError(f'malformed_tokens: {name} must be a list of tokens.')
@@ -27,5 +27,5 @@ def malformed_tokens(tokens, name='tokens'):
 class FilterModule:
     """Filters of textileio.textile."""
 
-    def filters(self):
+    def filters(self) -> dict:
         return {'malformed_tokens': malformed_tokens}

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, token_id as _id
 
 
-def token_id(token):
+def token_id(token: object) -> str:
     """The ID of ``token``; a malformed token raises AnsibleFilterError that does not contain it."""
     if token is None:
         raise AnsibleFilterError('token_id: expected a Textile Cafe token, got nothing (None).')
@@ -24,5 +24,5 @@ def token_id(token):
 class FilterModule:
     """Filters of textileio.textile."""
 
-    def filters(self):
+    def filters(self) -> dict:
         return {'token_id': token_id}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible_collections.textileio.textile.plugins.plugin_utils._api_url import split_userinfo
 
 
-def url_without_userinfo(url):
+def url_without_userinfo(url: object) -> str | None:
     """``url`` without user info; None when it cannot be shown safely (see ``split_userinfo``)."""
     return split_userinfo(url)[0]
 
@@ -17,5 +17,5 @@ def url_without_userinfo(url):
 class FilterModule:
     """Filters of textileio.textile."""
 
-    def filters(self):
+    def filters(self) -> dict:
         return {'url_without_userinfo': url_without_userinfo}

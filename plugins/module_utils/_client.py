@@ -25,6 +25,7 @@ import ssl
 import threading
 import time
 import traceback
+from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
@@ -38,6 +39,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
     token_id,
 )
 
+REQUESTS_IMPORT_ERROR: str | None = None
 try:
     import requests
     from requests.adapters import HTTPAdapter
@@ -46,11 +48,10 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
 
 # The urllib3 internals the client builds on to bound each request (Watch): a requests that is installed but
 # runs on a urllib3 without them is a different failure from a missing requests, with its own remedy.
-URLLIB3_PROBLEM = None
+URLLIB3_PROBLEM: str | None = None
 if HAS_REQUESTS:
     try:
         from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -77,8 +78,9 @@ SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
 class TextileError(Exception):
     """A request to the node failed; ``str(err)`` says what to do about it."""
 
-    def __init__(self, message, kind='http', method=None, path=None, status=None, server_text=None,
-                 exc_class=None, sent=True):
+    def __init__(self, message: str, kind: str = 'http', method: str | None = None, path: str | None = None,
+                 status: int | None = None, server_text: str | None = None, exc_class: str | None = None,
+                 sent: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -89,22 +91,23 @@ class TextileError(Exception):
         self.exc_class = exc_class
         self.sent = sent
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f'TextileError(kind={self.kind!r}, method={self.method!r}, path={self.path!r}, '
                 f'status={self.status!r}, exc_class={self.exc_class!r}, sent={self.sent!r})')
 
 
-def _encode(value):
+def _encode(value: object) -> str:
     """One X-Textile-* value, percent-encoded like encodeURIComponent; booleans as true/false."""
     if isinstance(value, bool):
         value = 'true' if value else 'false'
     return quote('' if value is None else str(value), safe='')
 
 
-def textile_headers(args=None, opts=None):
+def textile_headers(args: Sequence[object] | None = None,
+                    opts: Mapping[str, object] | None = None) -> dict[str, str]:
     """The X-Textile-Args and X-Textile-Opts headers, both always present (empty when unused)."""
     return {
         'X-Textile-Args': ','.join(_encode(arg) for arg in args or ()),
@@ -117,7 +120,7 @@ def textile_headers(args=None, opts=None):
 _TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
 
 
-def server_words(text, limit=SERVER_TEXT_LIMIT):
+def server_words(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
     """The server's text fit for one line of a message: tags stripped, whitespace and control characters
     folded into single spaces, every token redacted, then cut to at most ``limit`` characters between words
     (in that order, so a cut never shows part of a token)."""
@@ -134,7 +137,7 @@ def server_words(text, limit=SERVER_TEXT_LIMIT):
     return cut.rstrip() + '...'
 
 
-def redact_path(path):
+def redact_path(path: str) -> str:
     """The path with token segments shown as their ID, and any other segment after ``tokens/`` hidden."""
     segments = redact(path).split('/')
     for index in range(1, len(segments)):
@@ -143,10 +146,10 @@ def redact_path(path):
     return '/'.join(segments)
 
 
-def _causes(exc):
+def _causes(exc: BaseException) -> list[BaseException]:
     """The exception and everything it wraps (urllib3 reasons, causes, contexts, first args)."""
-    seen = []
-    todo = [exc]
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
     while todo:
         item = todo.pop()
         if not isinstance(item, BaseException) or any(item is done for done in seen):
@@ -156,16 +159,17 @@ def _causes(exc):
     return seen
 
 
-def _has(causes, *types):
+def _has(causes: list[BaseException], *types: type) -> bool:
     return any(isinstance(cause, types) for cause in causes)
 
 
 class TextileAPI:
     """Send helpers for ``<api_url>/api/<api_version>/``, one ``requests.Session`` per instance."""
 
-    def __init__(self, api_url='http://127.0.0.1:40600', api_version='v0', username=None, password=None,
-                 validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=30.0,
-                 retries=3, headers=None):
+    def __init__(self, api_url: str = 'http://127.0.0.1:40600', api_version: str = 'v0',
+                 username: str | None = None, password: str | None = None, validate_certs: bool = True,
+                 ca_path: str | None = None, client_cert: str | None = None, client_key: str | None = None,
+                 timeout: float = 30.0, retries: int = 3, headers: Mapping[str, object] | None = None) -> None:
         api_url = (api_url or '').strip()
         parts = urlsplit(api_url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -193,24 +197,25 @@ class TextileAPI:
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
 
-    def close(self):
+    def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
 
     # URLs and errors
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         """The full URL of ``path``: relative to the API root, or to api_url when it starts with ``/``."""
         if path.startswith('/'):
             return self.api_url + '/' + path.strip('/')
         return f'{self.api_url}/api/{self.api_version}/{path.rstrip("/")}'
 
-    def make_error(self, message, method, url, **kwargs):
+    def make_error(self, message: str, method: str, url: str, **kwargs: Any) -> TextileError:
         """A TextileError for a request to ``url``: the message starts with the method and the redacted path."""
         path = redact_path(urlsplit(url).path or '/')
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
-    def _exception_error(self, exc, method, url, stopped=None):
+    def _exception_error(self, exc: Exception, method: str, url: str,
+                         stopped: str | None = None) -> TextileError:
         """A TextileError for a ``requests`` exception, built without the exception's text."""
         causes = _causes(exc)
         where = self.endpoint
@@ -259,7 +264,7 @@ class TextileAPI:
         exc_class = 'RequestNotBuilt' if unbuildable and exc_class_name(exc) not in UNBUILDABLE else exc_class_name(exc)
         return self.make_error(text, method, url, kind=kind, exc_class=exc_class, sent=not unsent)
 
-    def _status_error(self, response, method, url):
+    def _status_error(self, response: requests.Response, method: str, url: str) -> TextileError:
         status = response.status_code
         text = server_words(_text(response))
         said = f': "{text}"' if text else ''
@@ -293,11 +298,12 @@ class TextileAPI:
 
     # Sending
 
-    def _count(self):
+    def _count(self) -> None:
         with self._lock:
             self.request_count += 1
 
-    def _send_once(self, method, url, headers, body, watch=None):
+    def _send_once(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any],
+                   watch: Watch | None = None) -> requests.Response:
         """One attempt. ``timeout`` bounds it as a whole (connect, headers and the whole answer): a timer shuts
         the connection down at the deadline, whatever the server trickles in."""
         watch = watch or Watch()
@@ -327,7 +333,10 @@ class TextileAPI:
             return response
         raise self._status_error(response, method, url)
 
-    def _send(self, method, path, args=None, opts=None, headers=None, body=None, retry_unsent=False, watch=None):
+    def _send(self, method: str, path: str, args: Sequence[object] | None = None,
+              opts: Mapping[str, object] | None = None, headers: Mapping[str, str] | None = None,
+              body: dict[str, Any] | None = None, retry_unsent: bool = False,
+              watch: Watch | None = None) -> requests.Response:
         """Send with retries: GET and DELETE after connection errors, timeouts and 502/503/504;
         other methods only when never sent and ``retry_unsent``. Backoff 0.5 s, 1 s, 2 s, ..."""
         url = self.url(path)
@@ -349,32 +358,40 @@ class TextileAPI:
             self.backoff(attempt)
             attempt += 1
 
-    def backoff(self, attempt):
+    def backoff(self, attempt: int) -> None:
         """Wait before the retry that follows ``attempt`` (counted from 0): 0.5 s, 1 s, 2 s, ..., at most 8 s."""
         self.sleep(min(MAX_BACKOFF, 0.5 * 2 ** attempt))
 
     @staticmethod
-    def _body(data, headers):
+    def _body(data: object,
+              headers: Mapping[str, str] | None) -> tuple[dict[str, Any], Mapping[str, str] | None]:
         """Request body keyword and headers: bytes/str sent as they are, anything else as JSON."""
         if data is None or isinstance(data, (bytes, str)):
             return {'data': data}, headers
         return {'data': json.dumps(data)}, dict({'Content-Type': 'application/json'}, **(headers or {}))
 
-    def send_get(self, path, args=None, opts=None, headers=None):
+    def send_get(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
+                 headers: Mapping[str, str] | None = None) -> requests.Response:
         return self._send('GET', path, args, opts, headers)
 
-    def send_delete(self, path, args=None, opts=None, headers=None):
+    def send_delete(self, path: str, args: Sequence[object] | None = None,
+                    opts: Mapping[str, object] | None = None,
+                    headers: Mapping[str, str] | None = None) -> requests.Response:
         return self._send('DELETE', path, args, opts, headers)
 
-    def send_post(self, path, args=None, opts=None, data=None, headers=None, retry_unsent=False):
+    def send_post(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
+                  data: object = None, headers: Mapping[str, str] | None = None,
+                  retry_unsent: bool = False) -> requests.Response:
         body, headers = self._body(data, headers)
         return self._send('POST', path, args, opts, headers, body, retry_unsent)
 
-    def send_put(self, path, args=None, opts=None, data=None, headers=None, retry_unsent=False):
+    def send_put(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
+                 data: object = None, headers: Mapping[str, str] | None = None,
+                 retry_unsent: bool = False) -> requests.Response:
         body, headers = self._body(data, headers)
         return self._send('PUT', path, args, opts, headers, body, retry_unsent)
 
-    def node_info(self):
+    def node_info(self) -> dict[str, str]:
         """``GET /``: ``{"node_version": ..., "cafe_version": ...}`` (each kept only when it looks like a version)."""
         response = self.send_get('/')
         info = _json(response)
@@ -389,12 +406,12 @@ class TextileAPI:
 _VERSION = re.compile(r'[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}')
 
 
-def _text(response):
+def _text(response: requests.Response) -> str:
     """The answer's text: go-textile sends UTF-8 (no guessing of the encoding, which is slow on a large answer)."""
     return response.content.decode('utf-8', 'replace')
 
 
-def _json(response):
+def _json(response: requests.Response) -> Any:
     """The answer as JSON, or None when it is not JSON (however it is malformed, however deep it nests)."""
     try:
         return json.loads(_text(response))
@@ -406,7 +423,7 @@ class _TooLarge(Exception):
     """An answer longer than MAX_BODY."""
 
 
-def _read_body(response):
+def _read_body(response: requests.Response) -> bytes:
     """The whole body of a streamed response, at most MAX_BODY bytes."""
     body = bytearray()
     for chunk in response.iter_content(65536):
@@ -417,7 +434,7 @@ def _read_body(response):
     return bytes(body)
 
 
-def exc_class_name(exc):
+def exc_class_name(exc: BaseException) -> str:
     return type(exc).__name__
 
 
@@ -430,14 +447,14 @@ class Watch:
 
     _current = threading.local()
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._connections = []
-        self.stopped = None  # 'timeout' or 'cancelled' once stopped
+        self._connections: list[Any] = []
+        self.stopped: str | None = None  # 'timeout' or 'cancelled' once stopped
         self._done = False
 
     @contextlib.contextmanager
-    def watching(self):
+    def watching(self) -> Iterator[Watch]:
         Watch._current.watch = self
         try:
             yield self
@@ -448,7 +465,7 @@ class Watch:
                 self._connections = []
 
     @classmethod
-    def add(cls, connection):
+    def add(cls, connection: Any) -> None:
         """Called by the adapter in the sending thread for each connection the request uses."""
         watch = getattr(cls._current, 'watch', None)
         if watch is None:
@@ -459,7 +476,7 @@ class Watch:
         if stopped:
             _shut(connection)
 
-    def stop(self, why):
+    def stop(self, why: str) -> bool:
         """Shut the request's connections down (which wakes the thread blocked on them); ``why`` is kept."""
         with self._lock:
             if self._done or self.stopped:
@@ -471,7 +488,7 @@ class Watch:
         return True
 
 
-def _shut(connection):
+def _shut(connection: Any) -> None:
     """Shut the connection's socket down, which wakes the thread blocked on it with an error.
 
     ``socket.socket.shutdown`` also for TLS sockets: ``SSLSocket.shutdown`` would drop the TLS state under the
@@ -485,22 +502,22 @@ def _shut(connection):
             pass
 
 
-def _watching_adapter():
+def _watching_adapter() -> Any:
     """An HTTPAdapter that hands every connection a request uses (from the pool, or once connected) to the
     Watch of the sending thread, through the pools of direct and proxied requests alike."""
 
-    def watched(base):
-        class Connection(base):
-            def connect(self):
+    def watched(base: type) -> type:
+        class Connection(base):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
                 super().connect()
                 Watch.add(self)
         return Connection
 
-    def pool(base, connection):
-        class Pool(base):
+    def pool(base: type, connection: type) -> type:
+        class Pool(base):  # type: ignore[valid-type,misc]
             ConnectionCls = watched(connection)
 
-            def _get_conn(self, timeout=None):
+            def _get_conn(self, timeout: float | None = None) -> Any:
                 conn = super()._get_conn(timeout)
                 Watch.add(conn)
                 return conn
@@ -509,11 +526,11 @@ def _watching_adapter():
     pools = {'http': pool(HTTPConnectionPool, HTTPConnection), 'https': pool(HTTPSConnectionPool, HTTPSConnection)}
 
     class Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = pools
 
-        def proxy_manager_for(self, proxy, **proxy_kwargs):
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
             manager = super().proxy_manager_for(proxy, **proxy_kwargs)
             manager.pool_classes_by_scheme = pools
             return manager
@@ -524,10 +541,10 @@ def _watching_adapter():
 class Tokens:
     """The Cafe access-token API: ``/api/<version>/tokens``."""
 
-    def __init__(self, api):
+    def __init__(self, api: TextileAPI) -> None:
         self.api = api
 
-    def create(self, token=None, store=True):
+    def create(self, token: str | None = None, store: bool = True) -> str:
         """Mint (``token`` None) or import a token; returns the token text. Only an unsent import is re-sent."""
         opts = {}
         if token is not None:
@@ -541,10 +558,11 @@ class Tokens:
             parse_token(created)
         except ValueError:
             raise self.api.make_error('The answer is not a token: is api_url a go-textile node?', 'POST',
-                                      self.api.url('tokens'), kind='bad_response', status=response.status_code) from None
+                                      self.api.url('tokens'), kind='bad_response',
+                                      status=response.status_code) from None
         return created
 
-    def list(self):
+    def list(self) -> list[str]:
         """The raw ``GET /tokens`` answer: base58 of each stored ID + bcrypt hash."""
         response = self.api.send_get('tokens')
         entries = _json(response)
@@ -553,7 +571,7 @@ class Tokens:
                                       self.api.url('tokens'), kind='bad_response', status=response.status_code)
         return entries
 
-    def entries(self):
+    def entries(self) -> dict[str, bytes | None]:
         """``GET /tokens`` as ``{id: bcrypt hash}``; an entry that is not a token ID and a hash is a bad answer."""
         try:
             return {entry.id: entry.bcrypt_hash for entry in map(parse_list_entry, self.list())}
@@ -562,7 +580,7 @@ class Tokens:
                                       'is api_url a go-textile node?', 'GET', self.api.url('tokens'),
                                       kind='bad_response') from None
 
-    def validate(self, token):
+    def validate(self, token: str) -> bool:
         """True when the node accepts the token (200), False on its 401; raises on anything else.
 
         This puts the token in the URL: go-textile writes it to its log. Prefer a local bcrypt check.
@@ -577,11 +595,11 @@ class Tokens:
             raise
         return True
 
-    def remove(self, token):
+    def remove(self, token: str) -> None:
         """Remove a token by its ID (its secret never goes into the URL)."""
         return self.remove_id(token_id(token))
 
-    def remove_id(self, id_hex):
+    def remove_id(self, id_hex: str) -> None:
         """``DELETE tokens/<base58(id + 32 zero bytes)>``; None on 204 (go-textile answers 204 even when absent)."""
         response = self.api.send_delete(f'tokens/{id_path_segment(id_hex)}')
         if response.status_code != 204:

@@ -15,6 +15,7 @@ or cancels a request, does not carry them (AnsiballZ ships only the module_utils
 from __future__ import annotations
 
 import threading
+from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Watch
 
@@ -27,7 +28,10 @@ except ImportError:
 class ExtendedTextileAPI(TextileAPI):
     """TextileAPI with every send helper of the JavaScript client."""
 
-    def send_post_multipart(self, path, args=None, opts=None, files=None, data=None, headers=None):
+    def send_post_multipart(self, path: str, args: Sequence[object] | None = None,
+                            opts: Mapping[str, object] | None = None, files: Any = None,
+                            data: Mapping[str, object] | None = None,
+                            headers: Mapping[str, str] | None = None) -> Any:
         """POST multipart/form-data: ``data`` items become form fields, ``files`` (requests style) file parts."""
         items = files.items() if isinstance(files, dict) else (files or [])
         parts = [(name, (None, value)) for name, value in (data or {}).items()] + list(items)
@@ -36,7 +40,9 @@ class ExtendedTextileAPI(TextileAPI):
         body, content_type = encode_multipart_formdata([])
         return self._send('POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body})
 
-    def send_post_cancelable(self, path, args=None, opts=None, data=None, headers=None):
+    def send_post_cancelable(self, path: str, args: Sequence[object] | None = None,
+                             opts: Mapping[str, object] | None = None, data: object = None,
+                             headers: Mapping[str, str] | None = None) -> CancelableRequest:
         """Start a POST in a thread and return its CancelableRequest handle."""
         body, headers = self._body(data, headers)
         return CancelableRequest(lambda watch: self._send('POST', path, args, opts, headers, body, watch=watch))
@@ -45,13 +51,13 @@ class ExtendedTextileAPI(TextileAPI):
 class CancelableRequest:
     """A request running in a thread; ``cancel()`` shuts its connection down (see Watch)."""
 
-    def __init__(self, send):
+    def __init__(self, send: Callable[[Watch], Any]) -> None:
         """``send(watch)`` makes the request under ``watch`` and returns the response."""
         self.watch = Watch()
         self.cancelled = False
-        self._outcome = None
+        self._outcome: tuple[bool, Any] = (False, None)
 
-        def run():
+        def run() -> None:
             try:
                 self._outcome = (True, send(self.watch))
             except Exception as exc:  # pylint: disable=broad-exception-caught
@@ -59,15 +65,15 @@ class CancelableRequest:
         self._thread = threading.Thread(target=run, name='textile-cancelable', daemon=True)
         self._thread.start()
 
-    def done(self):
+    def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def cancel(self):
+    def cancel(self) -> bool:
         """Abort the request in flight; True when it was still running, False when it had finished."""
         self.cancelled = self.cancelled or self.watch.stop('cancelled')
         return self.cancelled
 
-    def result(self, timeout=None):
+    def result(self, timeout: float | None = None) -> Any:
         """The ``requests.Response``; raises TextileError (kind ``cancelled`` after a cancel)."""
         self._thread.join(timeout)
         if self.cancelled:

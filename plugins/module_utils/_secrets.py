@@ -16,7 +16,7 @@ except ImportError:
     HAS_SECRETS_API = False
 
 
-def mark_secret(value):
+def mark_secret(value: str) -> str:
     """Register ``value`` as a secret (masked wherever Ansible shows it) and return it."""
     if HAS_SECRETS_API and isinstance(value, str) and value:
         marked = register_secret(value)

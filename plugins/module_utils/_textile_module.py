@@ -19,6 +19,7 @@ import ipaddress
 import math
 import os
 import re
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -33,6 +34,9 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
 )
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, check_secret
 
+if TYPE_CHECKING:
+    from ansible_collections.textileio.textile.plugins.module_utils._token_plan import DeclaredToken
+
 VALIDATE_LOG_WARNING = (
     'bcrypt is not installed for the Python that runs this module, so token secrets were checked with '
     "the cafe's validate endpoint, which writes each checked token into go-textile's log "
@@ -43,7 +47,7 @@ VALIDATE_LOG_WARNING = (
 DEFAULT_API_URL = 'http://127.0.0.1:40600'
 
 
-def connection_argument_spec():
+def connection_argument_spec() -> dict[str, dict[str, Any]]:
     """The connection options every module takes (documented in the textileio.textile.connection fragment)."""
     return dict(
         api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['TEXTILE_API_URL'])),
@@ -60,7 +64,7 @@ def connection_argument_spec():
     )
 
 
-def is_loopback(host):
+def is_loopback(host: str | None) -> bool:
     """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
     if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
         return True
@@ -80,11 +84,11 @@ _API_VERSION = re.compile(r'v[0-9]{1,6}')
 FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
 
 
-def _printable_latin1(text):
+def _printable_latin1(text: str) -> bool:
     return all(' ' <= char <= '~' or '\xa0' <= char <= '\xff' for char in text)
 
 
-def api_url_problem(value):
+def api_url_problem(value: object) -> str | None:
     """What is wrong with an api_url (surrounding whitespace aside), or None. Never contains the URL."""
     if not isinstance(value, str) or not value.strip():
         return 'api_url must be an http:// or https:// URL, for example http://127.0.0.1:40600.'
@@ -115,7 +119,7 @@ def api_url_problem(value):
     return None
 
 
-def connection_problem(p):
+def connection_problem(p: dict[str, Any]) -> str | None:
     """The first problem of the connection options (parameters after Ansible's checks), or None."""
     problem = api_url_problem(p['api_url'])
     if problem:
@@ -152,7 +156,7 @@ def connection_problem(p):
     return None
 
 
-def is_infinite(value):
+def is_infinite(value: object) -> bool:
     """Whether a raw parameter value is a number (or the text of one) that is infinite."""
     try:
         return not isinstance(value, bool) and isinstance(value, (str, float)) and math.isinf(float(value))
@@ -160,7 +164,7 @@ def is_infinite(value):
         return False
 
 
-def nul_in(value, where=''):
+def nul_in(value: object, where: str = '') -> str | None:
     """Where the first NUL character of a parameter value is (``ids[2]``, ``headers[X-Name]``), or None."""
     if isinstance(value, str):
         return where if '\0' in value else None
@@ -177,7 +181,7 @@ def nul_in(value, where=''):
     return None
 
 
-def strings_in(value, keys=True):
+def strings_in(value: object, keys: bool = True) -> list[str]:
     """Every string in a parameter value (nested lists and dicts, and the dicts' keys unless ``keys`` is false)."""
     if isinstance(value, str):
         return [value]
@@ -189,7 +193,7 @@ def strings_in(value, keys=True):
     return []
 
 
-def leaf_texts(value):
+def leaf_texts(value: object) -> list[str]:
     """The text of every leaf of a result (strings, and numbers as Ansible compares them) and of every key."""
     if isinstance(value, dict):
         return [text for key, item in value.items() for text in leaf_texts(key) + leaf_texts(item)]
@@ -200,7 +204,7 @@ def leaf_texts(value):
     return [value if isinstance(value, str) else str(value)]
 
 
-def keys_in(value):
+def keys_in(value: object) -> list[object]:
     """Every mapping key in a parameter value, at any depth."""
     if isinstance(value, dict):
         return [key for name, item in value.items() for key in [name] + keys_in(item)]
@@ -209,7 +213,7 @@ def keys_in(value):
     return []
 
 
-def mask_keys(value):
+def mask_keys(value: object) -> object:
     """``value`` with every token-shaped run in a mapping key (at any depth) replaced by ``********``."""
     if isinstance(value, dict):
         return {TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
@@ -219,7 +223,7 @@ def mask_keys(value):
     return value
 
 
-def token_runs(value):
+def token_runs(value: object) -> list[str]:
     """Every base58 run long enough to be a token in a parameter value."""
     return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
 
@@ -230,7 +234,7 @@ class ModuleFailure(Exception):
     ``msg`` says what failed, ``error`` (a TextileError) why, ``result`` holds further return values.
     """
 
-    def __init__(self, msg, error=None, **result):
+    def __init__(self, msg: str, error: TextileError | None = None, **result: Any) -> None:
         super().__init__(msg)
         self.msg, self.error, self.result = msg, error, result
 
@@ -239,7 +243,9 @@ class TextileModule(AnsibleModule):
     """An AnsibleModule with the connection options, checked before any request, a Textile client, and the one
     failure path of the collection (``fail_json``)."""
 
-    def __init__(self, argument_spec=None, **kwargs):
+    no_log_values: set[str]
+
+    def __init__(self, argument_spec: dict[str, dict[str, Any]] | None = None, **kwargs: Any) -> None:
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
         super().__init__(argument_spec=spec, **kwargs)
@@ -265,7 +271,7 @@ class TextileModule(AnsibleModule):
             retries=p['retries'], headers=p['headers'])
         self.tokens = Tokens(self.api)
 
-    def _load_params(self):
+    def _load_params(self) -> None:
         super()._load_params()
         # Before Ansible checks anything (and may fail echoing the arguments): hide every value that could be a
         # token, wherever it was given, the values of no_log options, and any api_url that carries user info.
@@ -286,7 +292,7 @@ class TextileModule(AnsibleModule):
             if self.argument_spec[name].get('type') == 'int' and is_infinite(self.params.get(name)):
                 self.fail_json(msg=f'{name} must be a whole number.')
 
-    def _refuse_token_keys(self):
+    def _refuse_token_keys(self) -> None:
         """Ansible never hides dict keys: refuse a key that could be a token (a header name, or the key of a
         mapping given where none belongs), masked in the arguments the failure echoes. Run on the raw arguments
         and again after Ansible's checks, which turn a string such as ``name=value`` into a dict."""
@@ -297,7 +303,7 @@ class TextileModule(AnsibleModule):
             self.fail_json(msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
                                'token: a secret belongs in a value, which is hidden, never in a key.')
 
-    def _log_invocation(self):
+    def _log_invocation(self) -> None:
         # Ansible logs the arguments (to syslog) right after its own checks, and a NUL character makes that fail
         # with a message that names no option: refuse it first, saying where it is.
         where = nul_in({name: self.params.get(name) for name in self.argument_spec})
@@ -305,7 +311,7 @@ class TextileModule(AnsibleModule):
             self.fail_json(msg=f'{where} contains a NUL character.')
         super()._log_invocation()
 
-    def warn_plain_http(self):
+    def warn_plain_http(self) -> None:
         """Warn once when credentials or tokens travel over plain http to a host that is not loopback."""
         url = urlsplit(self.params['api_url'].strip())
         if url.scheme == 'http' and not is_loopback(url.hostname) and not self._warned_plain_http:
@@ -314,8 +320,12 @@ class TextileModule(AnsibleModule):
                       'credentials and tokens cross the network unencrypted. Use https (for example '
                       'behind a TLS reverse proxy) or run the module on the cafe host.')
 
-    def secret_matches(self, token, bcrypt_hash):
-        """Whether a DeclaredToken's secret is the stored one: bcrypt locally, else the validate endpoint."""
+    def secret_matches(self, token: DeclaredToken, bcrypt_hash: bytes | None) -> bool:
+        """Whether a DeclaredToken's secret is the stored one: bcrypt locally, else the validate endpoint.
+
+        No hash (None) means this run stored the token itself, with this very secret."""
+        if bcrypt_hash is None:
+            return True
         matches = check_secret(token.secret, bcrypt_hash)
         if matches is None:
             if not self._warned_validate:
@@ -326,15 +336,15 @@ class TextileModule(AnsibleModule):
 
     # The one failure path
 
-    def progress(self):
+    def progress(self) -> dict[str, Any]:
         """Result values every failure carries (a module that writes returns the work done so far)."""
         return {}
 
-    def done_note(self):
+    def done_note(self) -> str:
         """A sentence naming the work done before a failure, or ''."""
         return ''
 
-    def fail_json(self, msg, error=None, **result):
+    def fail_json(self, msg: str, error: TextileError | None = None, **result: Any) -> None:
         """Fail: ``msg`` (with the cause when ``error``, a TextileError, is given), then the work already done.
 
         Every failure of the collection's modules comes here, Ansible's own argument checks included.
@@ -348,15 +358,15 @@ class TextileModule(AnsibleModule):
         self._keep_no_log_values_shown(result)
         super().fail_json(**result)
 
-    def exit_json(self, **result):
+    def exit_json(self, **result: Any) -> None:
         self._keep_no_log_values_shown(result)
         super().exit_json(**result)
 
-    def warn(self, warning, *args, **kwargs):
+    def warn(self, warning: str, *args: Any, **kwargs: Any) -> None:
         self._warnings_given = getattr(self, '_warnings_given', []) + [str(warning)]
         super().warn(warning, *args, **kwargs)
 
-    def _keep_no_log_values_shown(self, result):
+    def _keep_no_log_values_shown(self, result: dict[str, Any]) -> None:
         """Keep only the no_log values that occur in what Ansible is about to return.
 
         Ansible searches every string it returns for every no_log value (a thousand declared tokens against a
@@ -369,7 +379,7 @@ class TextileModule(AnsibleModule):
         self.no_log_values = {value for value in self.no_log_values
                               if not isinstance(value, str) or '\0' in value or value in shown}
 
-    def explain(self, err, context=None):
+    def explain(self, err: TextileError, context: str | None = None) -> str:
         """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""
         text = f'{context}: {err}' if context else str(err)
         if err.kind == 'not_found' and str(err.path or '').rstrip('/').endswith('tokens'):
@@ -379,7 +389,7 @@ class TextileModule(AnsibleModule):
                     'TEXTILE_API_URL) when the API listens elsewhere.')
         return text
 
-    def run(self, work):
+    def run(self, work: Callable[[], dict[str, Any]]) -> None:
         """Exit with the result of ``work()``. A ModuleFailure it raises fails as it says, a TextileError with its
         cause, and anything else with its class only (its text might hold a value that must not be shown)."""
         try:
@@ -393,7 +403,7 @@ class TextileModule(AnsibleModule):
                            'report it with the task that caused it (its arguments are not shown here).')
         self.exit_json(**result)
 
-    def _diagnose_404(self):
+    def _diagnose_404(self) -> str:
         try:
             info = self.api.node_info()
         except TextileError:

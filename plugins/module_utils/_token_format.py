@@ -74,7 +74,7 @@ def b58decode(text: str) -> bytes:
     return b'\0' * zeros + body
 
 
-def _decode(text, what, max_chars):
+def _decode(text: object, what: str, max_chars: int) -> bytes:
     if not isinstance(text, str):
         raise TokenFormatError(f'{what} must be a string')
     text = text.strip()
@@ -86,7 +86,7 @@ def _decode(text, what, max_chars):
         raise TokenFormatError(f'{what} is not base58: {exc}') from None
 
 
-def parse_token(text) -> ParsedToken:
+def parse_token(text: object) -> ParsedToken:
     """Split a token into its hex ID and its 32-byte secret; it must decode to exactly 44 bytes."""
     raw = _decode(text, 'a token', TOKEN_MAX_CHARS)
     if len(raw) != TOKEN_BYTES:
@@ -94,17 +94,17 @@ def parse_token(text) -> ParsedToken:
     return ParsedToken(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
 
 
-def token_id(text) -> str:
+def token_id(text: object) -> str:
     """The 24-hex-char ID (lowercase) of a token."""
     return parse_token(text).id
 
 
-def is_id(text) -> bool:
+def is_id(text: object) -> bool:
     """Whether ``text`` is a token ID in canonical form: 24 lowercase hexadecimal characters."""
     return isinstance(text, str) and len(text) == 2 * ID_BYTES and all(char in '0123456789abcdef' for char in text)
 
 
-def normalize_id(text) -> str:
+def normalize_id(text: object) -> str:
     """A token ID in canonical form: surrounding whitespace stripped, lowercase, 24 hex chars."""
     if not isinstance(text, str):
         raise TokenFormatError('a token ID must be a string')
@@ -114,7 +114,7 @@ def normalize_id(text) -> str:
     return value
 
 
-def parse_list_entry(entry) -> ListEntry:
+def parse_list_entry(entry: object) -> ListEntry:
     """Decode one element of a ``GET /tokens`` answer into the hex ID and the bcrypt hash (bytes)."""
     raw = _decode(entry, 'a token list entry', LIST_ENTRY_MAX_CHARS)
     if len(raw) <= ID_BYTES:
@@ -122,7 +122,7 @@ def parse_list_entry(entry) -> ListEntry:
     return ListEntry(raw[:ID_BYTES].hex(), raw[ID_BYTES:])
 
 
-def id_path_segment(id_hex) -> str:
+def id_path_segment(id_hex: str) -> str:
     """``base58(id_bytes + 32 zero bytes)``: names a token in a URL without its secret.
 
     go-textile's DELETE reads only the first 12 decoded bytes, so this removes the token.
@@ -137,7 +137,7 @@ def redact(text: str) -> str:
     run of ``TOKEN_RUN_MIN_CHARS`` or more (a token cut short, or glued to other text) as ``<redacted>``.
     Linear in the length of ``text``.
     """
-    def hide(match):
+    def hide(match: re.Match) -> str:
         run = match.group(0)
         if len(run) <= LIST_ENTRY_MAX_CHARS:
             raw = b58decode(run)
@@ -147,7 +147,7 @@ def redact(text: str) -> str:
     return TOKEN_RUN.sub(hide, text)
 
 
-def check_secret(token_secret: bytes, bcrypt_hash: bytes):
+def check_secret(token_secret: bytes, bcrypt_hash: bytes) -> bool | None:
     """Whether a token's 32-byte secret matches a list entry's bcrypt hash; None when ``bcrypt`` is not importable
     (the caller then asks the cafe). ``bcrypt`` is imported here, only when a secret is checked."""
     try:

@@ -15,6 +15,7 @@ messages name the option and the position (``tokens[3]``) and never contain a se
 from __future__ import annotations
 
 import collections
+from typing import Iterable, Sequence
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     TokenFormatError,
@@ -37,11 +38,12 @@ class PlanError(ValueError):
     """Invalid module input; the message names the options or the position, never a secret."""
 
 
-def _join(names):
+def _join(names: list[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
 
 
-def choose_action(state, tokens=None, ids=None, exclusive=False, keep_ids=None, verify_secret=False, store=None):
+def choose_action(state: str, tokens: list[str] | None = None, ids: list[str] | None = None, exclusive: bool = False,
+                  keep_ids: list[str] | None = None, verify_secret: bool = False, store: bool | None = None) -> str:
     """Check the option combination of textile_cafe_token and say what the run does."""
     if state == 'absent':
         conflicting = [name for name, used in (
@@ -71,19 +73,20 @@ def choose_action(state, tokens=None, ids=None, exclusive=False, keep_ids=None, 
 MAX_CONCURRENCY = 16
 
 
-def check_concurrency(concurrency):
+def check_concurrency(concurrency: int) -> None:
     """``concurrency``: how many imports and removals may be in flight at once."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise PlanError(f'concurrency must be from 1 to {MAX_CONCURRENCY}.')
 
 
-def normalize_tokens(values, option='tokens', merge=True):
+def normalize_tokens(values: list[str] | None, option: str = 'tokens', merge: bool = True) -> list[DeclaredToken]:
     """Parse the tokens of an option into DeclaredTokens, in input order.
 
     Surrounding whitespace is stripped. With ``merge`` a token given twice is kept once, and two
     entries with the same ID but different secrets fail naming both positions.
     """
-    declared, by_id = [], {}
+    declared: list[DeclaredToken] = []
+    by_id: dict[str, DeclaredToken] = {}
     for position, value in enumerate(values or []):
         where = f'{option}[{position}]'
         text = value.strip() if isinstance(value, str) else ''
@@ -106,7 +109,7 @@ def normalize_tokens(values, option='tokens', merge=True):
     return declared
 
 
-def normalize_ids(values, option='ids'):
+def normalize_ids(values: list[str] | None, option: str = 'ids') -> list[str]:
     """Token IDs of an option in lowercase, duplicates merged, in input order."""
     result = []
     for position, value in enumerate(values or []):
@@ -120,7 +123,8 @@ def normalize_ids(values, option='ids'):
     return result
 
 
-def plan_present(current_ids, declared, exclusive=False, keep_ids=(), mismatched_ids=()):
+def plan_present(current_ids: Iterable[str], declared: list[DeclaredToken], exclusive: bool = False,
+                 keep_ids: Iterable[str] = (), mismatched_ids: Iterable[str] = ()) -> Plan:
     """Declare ``declared`` on a cafe that stores ``current_ids``.
 
     ``mismatched_ids`` are stored declared IDs whose stored secret differs (verify_secret).
@@ -135,20 +139,21 @@ def plan_present(current_ids, declared, exclusive=False, keep_ids=(), mismatched
     return Plan(imports, removals, replacements, sorted((current - set(removals)) | wanted))
 
 
-def plan_absent(current_ids, declared=(), ids=()):
+def plan_absent(current_ids: Iterable[str], declared: Iterable[DeclaredToken] = (), ids: Iterable[str] = ()) -> Plan:
     """Remove the tokens ``declared`` and the IDs ``ids`` from a cafe that stores ``current_ids``."""
     current = set(current_ids)
     removals = sorted(({token.id for token in declared} | set(ids)) & current)
     return Plan([], removals, [], sorted(current - set(removals)))
 
 
-def id_diff(before_ids, after_ids, replaced_ids=()):
+def id_diff(before_ids: Iterable[str], after_ids: Iterable[str], replaced_ids: Iterable[str] = ()) -> dict[str, str]:
     """Diff mode: newline-joined sorted ID lists; a replaced ID is shown as ``<id> (secret replaced)``."""
     replaced = set(replaced_ids)
     after = [f'{token_id} (secret replaced)' if token_id in replaced else token_id for token_id in sorted(after_ids)]
     return {'before': '\n'.join(sorted(before_ids)), 'after': '\n'.join(after)}
 
 
-def is_changed(created_ids=(), removed_ids=(), replaced_ids=(), minted_stored=False):
+def is_changed(created_ids: Sequence[str] = (), removed_ids: Sequence[str] = (), replaced_ids: Sequence[str] = (),
+               minted_stored: bool = False) -> bool:
     """A run changed the cafe exactly when it stored, removed or replaced a token."""
     return bool(created_ids or removed_ids or replaced_ids or minted_stored)

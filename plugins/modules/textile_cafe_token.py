@@ -230,6 +230,7 @@ orphaned_ids:
 """
 
 import threading
+from typing import Any, Callable, NoReturn, Sequence
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
 from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
@@ -238,6 +239,8 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     MINT,
     REMOVE,
+    DeclaredToken,
+    Plan,
     PlanError,
     check_concurrency,
     choose_action,
@@ -249,7 +252,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_plan impo
     plan_present,
 )
 
-ARGUMENT_SPEC = dict(
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
     state=dict(type='str', choices=['present', 'absent'], default='present'),
     tokens=dict(type='list', elements='str', no_log=True, aliases=['token']),
     ids=dict(type='list', elements='str', aliases=['id']),
@@ -268,23 +271,25 @@ class TokenModule(TextileModule):
     ``lock``, and a step that fails raises ModuleFailure, which the main thread turns into the one failure.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         # Set before the argument checks, which may already fail through fail_json (and progress()).
         self.lock = threading.Lock()
-        self.entries = {}
-        self.before = []
-        self.created_ids, self.removed_ids, self.replaced_ids = [], [], []
-        self.unreplaced_ids = []
-        self.replacing = set()
+        self.entries: dict[str, bytes | None] = {}
+        self.before: list[str] = []
+        self.created_ids: list[str] = []
+        self.removed_ids: list[str] = []
+        self.replaced_ids: list[str] = []
+        self.unreplaced_ids: list[str] = []
+        self.replacing: set[str] = set()
         super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
-    def progress(self):
+    def progress(self) -> dict[str, Any]:
         with self.lock:
             return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
                         replaced_ids=sorted(self.replaced_ids),
                         changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
 
-    def done_note(self):
+    def done_note(self) -> str:
         done = [f'{label} {", ".join(sorted(ids))}' for ids, label in (
             (self.created_ids, 'created'), (self.removed_ids, 'removed'),
             (self.replaced_ids, 'replaced the secret of')) if ids]
@@ -294,7 +299,7 @@ class TokenModule(TextileModule):
                      'secrets and are now missing from the cafe; a re-run restores them.')
         return note.strip()
 
-    def read(self, failed_msg='Listing the tokens failed'):
+    def read(self, failed_msg: str = 'Listing the tokens failed') -> list[str]:
         """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash.
 
         An import of this run that completed while the list was on its way is kept, whatever the list says.
@@ -309,7 +314,7 @@ class TokenModule(TextileModule):
             self.entries = listed
             return sorted(listed)
 
-    def mismatched(self, declared):
+    def mismatched(self, declared: list[DeclaredToken]) -> list[str]:
         """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
         try:
             return [token.id for token in declared
@@ -317,10 +322,10 @@ class TokenModule(TextileModule):
         except TextileError as err:
             raise ModuleFailure('Checking a token secret failed', err) from None
 
-    def mint(self, store):
+    def mint(self, store: bool) -> dict[str, Any]:
         """Mint a token (stored or not) and return the module result."""
         self.warn_plain_http()
-        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
+        result: dict[str, Any] = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
                       changed=is_changed(minted_stored=store))
         if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
@@ -337,7 +342,7 @@ class TokenModule(TextileModule):
             result.update(ids=sorted(set(self.before) | {result['token_id']}), created_ids=[result['token_id']])
         return self.with_diff(result, result['ids'])
 
-    def fail_orphaned(self, err):
+    def fail_orphaned(self, err: TextileError) -> NoReturn:
         """A stored mint failed after it may have reached the cafe: never retried; report new IDs."""
         after = self.read(f'Minting a token failed ({err}); listing the tokens to look for an orphaned token failed')
         orphaned = sorted(set(after) - set(self.before))
@@ -346,7 +351,7 @@ class TokenModule(TextileModule):
         raise ModuleFailure(f'Minting a token failed after the request may have reached the cafe, so it was not '
                             f'retried. {hint}', err, orphaned_ids=orphaned)
 
-    def apply(self, plan):
+    def apply(self, plan: Plan) -> None:
         """Carry out a plan: removals (replacements included), one confirming list, then imports."""
         replaced = [token.id for token in plan.replacements]
         self.replacing = set(replaced)
@@ -355,15 +360,16 @@ class TokenModule(TextileModule):
             self.confirm_removed(plan.removals + replaced)
         self.each(self.put, plan.replacements + plan.imports)
 
-    def each(self, step, items):
+    def each(self, step: Callable[[Any], None], items: Sequence[Any]) -> None:
         """``step(item)`` for every item, in order, with up to ``concurrency`` of them in flight at once.
 
         The first failure stops the work that has not started; the work in flight ends (so that the progress is
         complete), then that failure is raised.
         """
-        todo, failures, done = iter(items), [], object()
+        todo, done = iter(items), object()
+        failures: list[Exception] = []
 
-        def worker():
+        def worker() -> None:
             while not failures:
                 with self.lock:
                     item = next(todo, done)
@@ -384,7 +390,7 @@ class TokenModule(TextileModule):
         if failures:
             raise failures[0]
 
-    def remove(self, removed_id):
+    def remove(self, removed_id: str) -> None:
         try:
             self.tokens.remove_id(removed_id)
         except TextileError as err:
@@ -392,7 +398,7 @@ class TokenModule(TextileModule):
         with self.lock:
             (self.unreplaced_ids if removed_id in self.replacing else self.removed_ids).append(removed_id)
 
-    def confirm_removed(self, removed):
+    def confirm_removed(self, removed: list[str]) -> None:
         """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
         self.read()
         still = sorted(removed_id for removed_id in removed if removed_id in self.entries)
@@ -402,7 +408,7 @@ class TokenModule(TextileModule):
             raise ModuleFailure(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still "
                                 'lists them.')
 
-    def put(self, token):
+    def put(self, token: DeclaredToken) -> None:
         """Import a declared token, or the new secret of a replaced one, and record it."""
         stored = self.store(token)
         if token.id not in self.replacing:
@@ -418,7 +424,7 @@ class TokenModule(TextileModule):
         with self.lock:
             self.replaced_ids.append(token.id)
 
-    def store(self, token):
+    def store(self, token: DeclaredToken) -> bool:
         """Import a token; True when this run stored it, False when another writer had stored it first.
 
         The client re-sends an import that never reached the cafe. After any other failure the stored IDs decide:
@@ -444,7 +450,7 @@ class TokenModule(TextileModule):
             self.api.backoff(attempt)
             attempt += 1
 
-    def report(self, plan):
+    def report(self, plan: Plan) -> dict[str, Any]:
         """The module result: the prediction in check mode, the work done otherwise."""
         if self.check_mode:
             self.created_ids = [token.id for token in plan.imports]
@@ -455,12 +461,12 @@ class TokenModule(TextileModule):
             ids = sorted(self.entries)
         return self.with_diff(dict(ids=ids, **self.progress()), ids)
 
-    def with_diff(self, result, after):
+    def with_diff(self, result: dict[str, Any], after: list[str]) -> dict[str, Any]:
         if self._diff:
             result['diff'] = id_diff(self.before, after, self.replaced_ids)
         return result
 
-    def converge(self):
+    def converge(self) -> dict[str, Any]:
         """Read the cafe, decide, act (unless in check mode), and return the result."""
         p = self.params
         try:
@@ -486,7 +492,7 @@ class TokenModule(TextileModule):
         return self.report(plan)
 
 
-def main():
+def main() -> None:
     module = TokenModule()
     module.run(module.converge)
 

@@ -140,6 +140,8 @@ checked:
       sample: true
 """
 
+from typing import Any
+
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
 from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
@@ -148,13 +150,13 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_plan impo
     normalize_tokens,
 )
 
-ARGUMENT_SPEC = dict(
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
     ids=dict(type='list', elements='str', aliases=['id']),
     tokens=dict(type='list', elements='str', no_log=True, aliases=['token']),
 )
 
 
-def read_node(module):
+def read_node(module: TextileModule) -> dict[str, str]:
     """``GET /``: the node's versions, or an empty dict when that request fails."""
     try:
         return module.api.node_info()
@@ -162,7 +164,7 @@ def read_node(module):
         return {}
 
 
-def gather(module):
+def gather(module: TextileModule) -> dict:
     """Read the cafe and return the facts."""
     try:
         ids = normalize_ids(module.params['ids'], 'ids')
@@ -187,7 +189,7 @@ def gather(module):
                 missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
 
 
-def main():
+def main() -> None:
     module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.run(lambda: gather(module))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible_collections.textileio.textile.plugins.plugin_utils._api_url import split_userinfo
 
 
-def url_with_userinfo(url):
+def url_with_userinfo(url: object) -> bool:
     """Whether ``url`` holds user info (``user:password@``), or may hold it (see ``split_userinfo``)."""
     return split_userinfo(url)[1]
 
@@ -17,5 +17,5 @@ def url_with_userinfo(url):
 class TestModule:
     """Tests of textileio.textile."""
 
-    def tests(self):
+    def tests(self) -> dict:
         return {'url_with_userinfo': url_with_userinfo}
