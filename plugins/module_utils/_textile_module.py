@@ -32,6 +32,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileError,
     Tokens,
 )
+from ansible_collections.textileio.textile.plugins.module_utils._secrets import hide
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, check_secret
 
 if TYPE_CHECKING:
@@ -276,14 +277,14 @@ class TextileModule(AnsibleModule):
         # Before Ansible checks anything (and may fail echoing the arguments): hide every value that could be a
         # token, wherever it was given, the values of no_log options, and any api_url that carries user info.
         given = dict(self.params, **{name: os.environ.get(name) for name in FALLBACK_ENV})
-        self.no_log_values.update(token_runs(given))
+        hide(self, token_runs(given))
         for name, spec in self.argument_spec.items():
             if spec.get('no_log'):
                 for key in [name] + list(spec.get('aliases', ())):
-                    self.no_log_values.update(text for text in strings_in(self.params.get(key), keys=False) if text)
+                    hide(self, strings_in(self.params.get(key), keys=False))
         for url in (self.params.get('api_url'), os.environ.get('TEXTILE_API_URL')):
             if isinstance(url, str) and '@' in url and len(url.strip()) >= 8:
-                self.no_log_values.update({url, url.strip()})
+                hide(self, {url, url.strip()})
         # Whether api_url came from the task or the environment, or is the default (for the hints of failures).
         self.api_url_given = self.params.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
         self._refuse_token_keys()

@@ -28,9 +28,10 @@ def secrets_api(monkeypatch):
         registered.append(value)
         return Marked(value)
     stub.register_secret = register_secret
+    stub.register_secrets = lambda values: registered.extend(sorted(values))
     monkeypatch.setitem(sys.modules, STUB, stub)
     yield importlib.reload(_secrets), registered
-    monkeypatch.delitem(sys.modules, STUB)
+    monkeypatch.undo()  # the real module (or its absence) back in sys.modules, the very same object
     importlib.reload(_secrets)
 
 
@@ -44,6 +45,15 @@ def test_registers_and_returns_the_value_with_the_secrets_api(secrets_api):
     assert registered == ['the-token']
 
 
+def test_hide_masks_in_the_module_and_registers_with_the_secrets_api(secrets_api):
+    module, registered = secrets_api
+    holder = types.SimpleNamespace(no_log_values=set())
+    module.hide(holder, ['pw', '', None, 3, 'pw', 'key'])
+    assert holder.no_log_values == {'pw', 'key'} and registered == ['key', 'pw']
+    module.hide(holder, [''])
+    assert registered == ['key', 'pw']  # nothing to register: no call with an empty set
+
+
 def test_no_op_without_the_secrets_api(monkeypatch):
     monkeypatch.setitem(sys.modules, STUB, None)  # makes the import fail like on ansible-core < 2.22
     module = importlib.reload(_secrets)
@@ -52,5 +62,5 @@ def test_no_op_without_the_secrets_api(monkeypatch):
         value = 'the-token'
         assert module.mark_secret(value) is value
     finally:
-        monkeypatch.delitem(sys.modules, STUB)
+        monkeypatch.undo()
         importlib.reload(_secrets)

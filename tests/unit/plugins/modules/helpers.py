@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+from unittest import mock
 
 import pytest
 
@@ -14,6 +15,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.textileio.textile.plugins.module_utils import _secrets
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, b58encode, parse_token
 
 
@@ -69,15 +71,47 @@ def run_main(monkeypatch, main, args):
     return info.value.result
 
 
+MASK = '********'
+
+
+def _masked(value, secrets):
+    """``value`` with every occurrence of each of ``secrets`` in its strings (keys too) replaced by MASK."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {_masked(key, secrets): _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, secrets) for item in value]
+    return value
+
+
 def run_entry_point(main, args):
     """``main()`` as Ansible runs it (real exit_json/fail_json, no_log masking and all).
 
-    Returns the result it printed, parsed, and the printed text itself (to search it for secrets).
+    Returns the result it printed, parsed, and the printed text itself (to search it for secrets). From
+    ansible-core 2.22 a module prints its result unmasked with the secrets it registered
+    (``_ansible_new_secrets``), and the controller masks them: both are returned as the controller shows them.
+    A module registers its secrets in a process-wide registry; each call gets an empty one, as each module
+    run gets a process of its own.
     """
     out = io.StringIO()
     if 'inject_invocation' in PASS_VARS:  # ansible-core 2.20+ adds the invocation only when asked to
         args = dict(args, _ansible_inject_invocation=True)
-    with patch_module_args(args), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-        main()
+    with contextlib.ExitStack() as stack:
+        if _secrets.HAS_SECRETS_API:  # every namespace the registry is reached through (tests reload some)
+            from ansible.module_utils.common import arg_spec  # pylint: disable=import-outside-toplevel
+            spaces = [vars(basic._secrets), vars(arg_spec._secrets), _secrets.register_secrets.__globals__]
+            fresh = {'_secret_masker': type(basic._secrets._secret_masker)()}
+            for space in {id(space): space for space in spaces}.values():
+                stack.enter_context(mock.patch.dict(space, fresh))
+        with patch_module_args(args), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            main()
     printed = out.getvalue()
-    return json.loads(printed.strip().splitlines()[-1]), printed
+    result = json.loads(printed.strip().splitlines()[-1])
+    secrets_shown = result.pop('_ansible_new_secrets', None)
+    if secrets_shown is not None:
+        result = _masked(result, sorted(secrets_shown, key=len, reverse=True))
+        printed = json.dumps(result)
+    return result, printed
