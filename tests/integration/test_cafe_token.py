@@ -248,7 +248,9 @@ def test_verify_secret_replaces_a_mismatched_token(sim, run_playbook, new_token)
 
 
 def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook, new_token):
-    """Another play stores the token between this run's list and its import: the 400 is re-checked."""
+    """Another play stores the token between this run's list and its import: the 400 is re-checked.
+
+    concurrency 1 makes the delayed first import the racing token's; reliability/ covers the race in a pool."""
     racing, own = new_token(), new_token()
     sim.control.add_fault(method="POST", path="/api/v0/tokens", action="delay", delay=2.0, count=1)
     done = threading.Event()
@@ -263,7 +265,7 @@ def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook,
     thread = threading.Thread(target=other_writer)
     thread.start()
     try:
-        result = run_playbook(playbook([module_task("Declare", {"tokens": [racing, own]})]),
+        result = run_playbook(playbook([module_task("Declare", {"tokens": [racing, own], "concurrency": 1})]),
                               extra_vars={"api_url": sim.url})["Declare"]
     finally:
         done.set()

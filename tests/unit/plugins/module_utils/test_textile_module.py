@@ -112,7 +112,11 @@ def test_the_urllib3_problem_names_the_version_and_the_fix():
     code = ("import sys, requests; sys.modules['urllib3.connectionpool'] = None; "
             "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
             "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.splitlines()
+    from ansible_collections.textileio.textile.plugins.module_utils import _client
+    root = _client.__file__.split(os.sep + 'ansible_collections' + os.sep)[0]  # ansible-test's path is not inherited
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + sys.path))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                         env=env).stdout.splitlines()
     assert out[0] == 'True' and out[1].startswith('requests is installed, but the urllib3 it uses (')
     assert "lacks urllib3.connectionpool" in out[1] and "pip install 'urllib3>=1.26,<3'" in out[1]
 
