@@ -133,7 +133,7 @@ def ensure_debian_package(session: nox.Session, package: str, *commands: str) ->
     return False
 
 
-def install_get_pip_standin(session: nox.Session, venv: Path) -> None:
+def install_get_pip_standin(venv: Path) -> None:
     """Put scripts/get_pip_standin.py where this line's ansible-test looks before downloading get-pip.py.
 
     ansible-test bootstraps pip into its sanity venvs from a host this machine cannot reach, unless
@@ -160,7 +160,7 @@ def run_pytest(session: nox.Session, core: str, *args: str) -> None:
 def run_ansible_test(session: nox.Session, core: str, command: str, *args: str) -> None:
     """ansible-test ``command`` of the line of ansible-core ``core``, with its Python, in a fresh copy."""
     venv = line_venv(session, core)
-    install_get_pip_standin(session, venv)
+    install_get_pip_standin(venv)
     python = LINES[LINE_OF_CORE[core]][1]
     with temporary_directory(f"{command}-{core}") as base:
         copy = copy_collection(base)
@@ -177,12 +177,6 @@ def pytest_integration_main(session: nox.Session) -> None:
     """pytest tests/integration -n 2: real ansible-playbook runs against the simulator (ansible-core 2.21)."""
     ensure_debian_package(session, "chromium", "chromium", "chromium-browser")  # the report's browser test
     run_pytest(session, "2.21", "-n", "2", "tests/integration")
-
-
-@nox.session(name="pytest-integration-2.19", python=False, tags=["pytest", "2.19"])
-def pytest_integration_compat(session: nox.Session) -> None:
-    """pytest tests/integration -n 2 on the oldest supported line (ansible-core 2.19, Python 3.11)."""
-    run_pytest(session, "2.19", "-n", "2", "tests/integration")
 
 
 @nox.session(name="pytest-reliability-2.21", python=False, tags=["pytest", "2.21"])
@@ -220,6 +214,21 @@ add_units_session("2.21")
 add_units_session("2.20")
 
 
+@nox.session(name="pytest-integration-2.19", python=False, tags=["pytest", "2.19"])
+def pytest_integration_compat(session: nox.Session) -> None:
+    """pytest tests/integration -n 2 -m compat on the oldest supported line (ansible-core 2.19, Python 3.11)."""
+    # The tests marked compat (a quarter of the suite, one or more per test file) cost a fifth of the whole
+    # suite's CPU time; the whole suite on this line too would take a cold run of every session past 15
+    # minutes on 2 cores. pytest-integration-full-2.19 runs all of it.
+    run_pytest(session, "2.19", "-n", "2", "-m", "compat", "tests/integration")
+
+
+@nox.session(name="pytest-integration-full-2.19", python=False, tags=["2.19"], default=False)
+def pytest_integration_compat_full(session: nox.Session) -> None:
+    """pytest tests/integration -n 2, all of it, on ansible-core 2.19 (not in the default run)."""
+    run_pytest(session, "2.19", "-n", "2", "tests/integration")
+
+
 @nox.session(name="pytest-interop-2.21", python=False, tags=["pytest", "2.21"])
 def pytest_interop(session: nox.Session) -> None:
     """pytest tests/interop: the npm client @textileio/js-http-client against the simulator (needs node)."""
@@ -253,6 +262,47 @@ def pytest_unit_next(session: nox.Session) -> None:
     assumes_no_secrets_api = ("tests/unit/plugins/modules/test_textile_cafe_token.py"
                               "::TestMint::test_without_secrets_api_the_token_is_plain")
     run_pytest(session, "2.22", "tests/unit", "--deselect", assumes_no_secrets_api)
+
+
+# ---- antsibull-nox's sessions (antsibull-nox.toml) ---------------------------------------------------------
+
+antsibull_nox.load_antsibull_nox_toml()
+
+
+def fail_on_galaxy_importer_errors() -> None:
+    """Make build-import-check fail when galaxy-importer logs an error.
+
+    galaxy-importer exits 0 even when the import failed or a step crashed; antsibull-nox then only warns
+    ("Galaxy importer emitted the following non-fatal error"). Here any such warning fails the session.
+    """
+    registered = nox.registry.get()["build-import-check"]
+    run = registered.func
+
+    def strict(session: nox.Session) -> None:
+        errors = []
+        warn = nox.Session.warn  # Session has __slots__: patch the class while this session runs
+
+        def record(self, *args, **kwargs):
+            if args and "Galaxy importer emitted" in str(args[0]):
+                errors.append(str(args[0]))
+            warn(self, *args, **kwargs)
+
+        nox.Session.warn = record
+        try:
+            run(session)
+        finally:
+            nox.Session.warn = warn
+        if errors:
+            session.error("galaxy-importer reported errors (listed above)")
+
+    strict.__doc__ = run.__doc__
+    registered.func = strict
+
+
+fail_on_galaxy_importer_errors()
+
+
+# ---- short sessions, last -----------------------------------------------------------------------------------
 
 
 @nox.session(name="pytest-integration-2.22", python=False, tags=["pytest", "2.22"])
@@ -320,41 +370,3 @@ def sanity_ignores(session: nox.Session) -> None:
     if entries:
         session.error("sanity ignore entries are not allowed; fix the code instead:\n" + "\n".join(entries))
     session.log("no ignore entries under tests/sanity")
-
-
-# ---- antsibull-nox's sessions (antsibull-nox.toml) ---------------------------------------------------------
-
-antsibull_nox.load_antsibull_nox_toml()
-
-
-def fail_on_galaxy_importer_errors() -> None:
-    """Make build-import-check fail when galaxy-importer logs an error.
-
-    galaxy-importer exits 0 even when the import failed or a step crashed; antsibull-nox then only warns
-    ("Galaxy importer emitted the following non-fatal error"). Here any such warning fails the session.
-    """
-    registered = nox.registry.get()["build-import-check"]
-    run = registered.func
-
-    def strict(session: nox.Session) -> None:
-        errors = []
-        warn = nox.Session.warn  # Session has __slots__: patch the class while this session runs
-
-        def record(self, *args, **kwargs):
-            if args and "Galaxy importer emitted" in str(args[0]):
-                errors.append(str(args[0]))
-            warn(self, *args, **kwargs)
-
-        nox.Session.warn = record
-        try:
-            run(session)
-        finally:
-            nox.Session.warn = warn
-        if errors:
-            session.error("galaxy-importer reported errors (listed above)")
-
-    strict.__doc__ = run.__doc__
-    registered.func = strict
-
-
-fail_on_galaxy_importer_errors()
