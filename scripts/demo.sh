@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The main job on two simulated cafes, from a fresh clone:
+# The story on two simulated cafes, from a fresh clone, in well under a minute once the venv exists:
 #   1. set up the main venv (scripts/venv.sh: Python 3.12 + ansible-core, reused across runs);
 #   2. start two go-textile API simulators on loopback (free ports), stopped again on exit;
-#   3. write an inventory with two cafe hosts and one token declared fleet-wide (made here, kept in a
-#      0600 file in a private temp dir, read by a lookup, never printed);
-#   4. run textileio.textile.provision, run it again (changed=0), run textileio.textile.report and
-#      print where the HTML page is (./textile-cafe-report/, relative to the clone).
+#   3. write an inventory with two cafe hosts and two tokens declared fleet-wide, a web app's and a mobile
+#      app's (made here, kept in 0600 files in a private temp dir, read by lookups, never printed);
+#   4. provision them (textileio.textile.provision), provision again (changed=0);
+#   5. the mobile app leaves: decommission its token ID (textileio.textile.decommission), which imports
+#      nothing although the inventory still declares the token;
+#   6. cafe2 goes down (its simulator is stopped);
+#   7. report (textileio.textile.report): the drift (the inventory still expects the mobile app's token,
+#      which cafe1 rightly lacks now) and the cafe that could not be read; print where the HTML page is
+#      (./textile-cafe-report/, relative to the clone) and, when Chromium is installed, take a screenshot of it.
 # Usage: scripts/demo.sh
 set -euo pipefail
 
@@ -58,14 +63,20 @@ for n in 1 2; do
     echo "cafe$n: ${urls[$((n - 1))]}"
 done
 
-# A fresh token (44 random bytes, base58), made with the collection's own format helpers.
+# Two fresh tokens (44 random bytes, base58), made with the collection's own format helpers.
 (
     umask 077
-    PYTHONPATH="$work/collections" "$python" -c '
+    for client in web mobile; do
+        PYTHONPATH="$work/collections" "$python" -c '
 import os
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode
-print(b58encode(os.urandom(44)))' >"$work/fleet.token"
+print(b58encode(os.urandom(44)))' >"$work/$client.token"
+    done
 )
+mobile_id=$(PYTHONPATH="$work/collections" "$python" -c '
+import sys
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
+print(token_id(open(sys.argv[1]).read()))' "$work/mobile.token")
 
 cat >"$work/inventory.yml" <<INVENTORY
 all:
@@ -79,18 +90,20 @@ all:
       vars:
         ansible_connection: local
         ansible_python_interpreter: "$python"
-        # The fleet-wide token is read from a 0600 file; in production keep it in Ansible Vault.
+        # The fleet-wide tokens are read from 0600 files; in production keep them in Ansible Vault.
         cafe_tokens_present:
-          - "{{ lookup('ansible.builtin.file', '$work/fleet.token') }}"
+          - "{{ lookup('ansible.builtin.file', '$work/web.token') }}"
+          - "{{ lookup('ansible.builtin.file', '$work/mobile.token') }}"
         cafe_token_report_expected_ids: "{{ cafe_tokens_present | map('textileio.textile.token_id') }}"
-        cafe_token_report_labels: "{{ dict(cafe_token_report_expected_ids | zip(['demo fleet token'])) }}"
+        cafe_token_report_labels: "{{ dict(cafe_token_report_expected_ids | zip(['web app', 'mobile app'])) }}"
+        textile_retries: 1
 INVENTORY
 
 playbook() {
     "$venv/bin/ansible-playbook" -i "$work/inventory.yml" "$@" 2>&1 | tee "$work/last-run.log"
 }
 
-say "ansible-playbook textileio.textile.provision (imports the fleet token on both cafes)"
+say "ansible-playbook textileio.textile.provision (imports the web app's and the mobile app's tokens on both cafes)"
 playbook textileio.textile.provision
 
 say "ansible-playbook textileio.textile.provision again (nothing left to do)"
@@ -101,10 +114,42 @@ if grep -E '^cafe[12] +:' "$work/last-run.log" | sed 's/\x1b\[[0-9;]*m//g' | gre
 fi
 echo "second run: changed=0 on both cafes"
 
-say "ansible-playbook textileio.textile.report"
+say "the mobile app leaves: ansible-playbook textileio.textile.decommission (its token ID $mobile_id)"
+# The inventory still declares the mobile app's token (nobody took it out of the vault yet): the decommission
+# must remove it and import nothing.
+playbook textileio.textile.decommission -e "{\"cafe_tokens_absent_ids\": [\"$mobile_id\"]}"
+if [ "$(grep -c '"created_ids": \[\]' "$work/last-run.log")" != 2 ]; then
+    echo "demo: the decommission imported a token; it must not" >&2
+    exit 1
+fi
+echo "decommission: $mobile_id removed from both cafes, nothing imported"
+
+say "cafe2 goes down"
+kill "${sim_pids[1]}"
+wait "${sim_pids[1]}" 2>/dev/null || true
+echo "cafe2 (${urls[1]}) stopped"
+
+say "ansible-playbook textileio.textile.report (the drift, and the cafe it cannot read)"
 playbook textileio.textile.report
 
+html="$repo/textile-cafe-report/textile-cafe-report.html"
 say "done"
-echo "HTML report: $repo/textile-cafe-report/textile-cafe-report.html"
+echo "HTML report: $html"
 echo "JSON report: $repo/textile-cafe-report/textile-cafe-report.json"
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$browser" ]; then
+    # TMPDIR=/tmp: Chromium puts a socket in TMPDIR, and a long TMPDIR makes its path too long for a socket.
+    if TMPDIR=/tmp "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+        --disable-component-update --disable-sync --hide-scrollbars --user-data-dir="$work/chromium" \
+        --window-size=1280,1600 --screenshot="${html%.html}.png" "file://$html" >"$work/chromium.log" 2>&1; then
+        echo "Screenshot: ${html%.html}.png"
+    else
+        echo "(the screenshot failed; see the HTML page itself). Chromium said:"
+        tail -n 5 "$work/chromium.log"
+    fi
+else
+    echo "(install Chromium for a screenshot of the page: apt-get install chromium)"
+fi
+echo "The report shows the drift (the inventory still declares the mobile app's token, $mobile_id, which"
+echo "cafe1 no longer holds: take it out of the vault) and cafe2, which could not be read (its tokens: unknown)."
 echo "(the simulated cafes are stopped now; the report stays)"

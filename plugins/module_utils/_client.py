@@ -7,7 +7,9 @@
 
 """The one HTTP client of the go-textile local REST API and the one error type.
 
-``TextileAPI`` mirrors the send helpers of the JavaScript client; ``Tokens`` is the Cafe
+``TextileAPI`` mirrors the send helpers of the JavaScript client that a module needs; the two no
+module uses (``send_post_multipart``, ``send_post_cancelable``) are added by ``ExtendedTextileAPI``
+in ``_client_extras.py``, so that a module does not carry them. ``Tokens`` is the Cafe
 access-token API on top of it. ``TextileError`` never holds a URL, a request header, the text
 of a ``requests`` exception or the body of a list answer; token path segments are shown as
 their ID.
@@ -15,6 +17,7 @@ their ID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -26,8 +29,10 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
+    TokenFormatError,
     id_path_segment,
     is_id,
+    parse_list_entry,
     parse_token,
     redact,
     token_id,
@@ -36,10 +41,6 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-    from urllib3.exceptions import NewConnectionError
-    from urllib3.filepost import encode_multipart_formdata
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -47,11 +48,28 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-KINDS = ('connection', 'dns', 'tls', 'timeout', 'basic_auth', 'invalid_token', 'not_found',
-         'bad_request', 'server_error', 'http', 'cancelled', 'bad_response')
+# The urllib3 internals the client builds on to bound each request (Watch): a requests that is installed but
+# runs on a urllib3 without them is a different failure from a missing requests, with its own remedy.
+URLLIB3_PROBLEM = None
+if HAS_REQUESTS:
+    try:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+        from urllib3.exceptions import NewConnectionError
+    except ImportError as exc:
+        import urllib3
+        URLLIB3_PROBLEM = (f'requests is installed, but the urllib3 it uses ({getattr(urllib3, "__version__", "?")}) '
+                           f'lacks {exc.name or "a part"} that the textileio.textile client needs; install urllib3 '
+                           "1.26 or 2.x on the host that runs the module (pip install 'urllib3>=1.26,<3').")
+
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
-UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader')  # never retried
+# Requests that cannot be built are never retried (RequestNotBuilt: a ValueError or UnicodeError while building).
+UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader', 'RequestNotBuilt')
+MAX_RETRIES = 10
+MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
+MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may have in flight at once
+MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,000 tokens is about 10 MiB)
 SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
 SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
 
@@ -147,7 +165,7 @@ class TextileAPI:
 
     def __init__(self, api_url='http://127.0.0.1:40600', api_version='v0', username=None, password=None,
                  validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=30.0,
-                 retries=3, headers=None, session=None):
+                 retries=3, headers=None):
         api_url = (api_url or '').strip()
         parts = urlsplit(api_url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -158,13 +176,16 @@ class TextileAPI:
         self.endpoint = f'{host}:{parts.port or (443 if parts.scheme == "https" else 80)}'
         self.username = username
         self.timeout = timeout
-        self.retries = max(0, int(retries or 0))
+        self.retries = min(MAX_RETRIES, max(0, int(retries or 0)))
         self.request_count = 0
         self.sleep = time.sleep
         self._lock = threading.Lock()
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is needed to talk to a Textile node.')
-        self.session = session if session is not None else requests.Session()
+        self.session = requests.Session()
+        adapter = _watching_adapter()
+        self.session.mount('http://', adapter)
+        self.session.mount('https://', adapter)
         self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
             self.session.auth = (username, password or '')
@@ -189,15 +210,22 @@ class TextileAPI:
         path = redact_path(urlsplit(url).path or '/')
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
-    def _exception_error(self, exc, method, url):
+    def _exception_error(self, exc, method, url, stopped=None):
         """A TextileError for a ``requests`` exception, built without the exception's text."""
         causes = _causes(exc)
         where = self.endpoint
         # The connection was never established: nothing reached the server.
-        unbuildable = type(exc).__name__ in UNBUILDABLE
+        unbuildable = type(exc).__name__ in UNBUILDABLE or not isinstance(exc, requests.exceptions.RequestException)
         unsent = unbuildable or _has(causes, NewConnectionError) or isinstance(
             exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
-        if unbuildable:
+        if stopped == 'cancelled':
+            kind, unsent = 'cancelled', False
+            text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
+        elif stopped == 'timeout':
+            kind, unsent = 'timeout', False
+            text = (f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
+                    'too slowly; check the daemon or raise timeout.')
+        elif unbuildable:
             kind = 'connection'
             text = f'The request could not be built ({type(exc).__name__}): check api_url and headers.'
         elif isinstance(exc, requests.exceptions.SSLError):
@@ -228,11 +256,12 @@ class TextileAPI:
             kind = 'connection'
             text = (f'The connection to {where} failed or was closed before an answer came: check that the '
                     'daemon is running and api_url points to it.')
-        return self.make_error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=not unsent)
+        exc_class = 'RequestNotBuilt' if unbuildable and exc_class_name(exc) not in UNBUILDABLE else exc_class_name(exc)
+        return self.make_error(text, method, url, kind=kind, exc_class=exc_class, sent=not unsent)
 
     def _status_error(self, response, method, url):
         status = response.status_code
-        text = server_words(response.text)
+        text = server_words(_text(response))
         said = f': "{text}"' if text else ''
         if status == 401 and 'WWW-Authenticate' in response.headers:
             kind = 'basic_auth'
@@ -268,22 +297,37 @@ class TextileAPI:
         with self._lock:
             self.request_count += 1
 
-    def _send_once(self, session, method, url, headers, body):
+    def _send_once(self, method, url, headers, body, watch=None):
+        """One attempt. ``timeout`` bounds it as a whole (connect, headers and the whole answer): a timer shuts
+        the connection down at the deadline, whatever the server trickles in."""
+        watch = watch or Watch()
+        timer = threading.Timer(self.timeout, watch.stop, ('timeout',))
+        timer.daemon = True
         try:
-            # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
-            response = session.request(method, url, headers=headers, timeout=self.timeout, verify=session.verify,
-                                       allow_redirects=False, **body)
-        except requests.exceptions.RequestException as exc:
-            error = self._exception_error(exc, method, url)
+            with watch.watching():
+                timer.start()
+                # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
+                response = self.session.request(method, url, headers=headers, timeout=self.timeout,
+                                                verify=self.session.verify, allow_redirects=False, stream=True, **body)
+                response._content = _read_body(response)  # pylint: disable=protected-access
+                if watch.stopped:  # cut short at the deadline (urllib3 1.26 hands a short body over silently)
+                    raise requests.exceptions.ConnectionError('stopped')
+        except _TooLarge:
+            raise self.make_error(f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile '
+                                  'node?', method, url, kind='bad_response') from None
+        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
+            error = self._exception_error(exc, method, url, watch.stopped)
             if error.sent:
                 self._count()
             raise error from None
+        finally:
+            timer.cancel()
         self._count()
         if 200 <= response.status_code < 300:
             return response
         raise self._status_error(response, method, url)
 
-    def _send(self, method, path, args=None, opts=None, headers=None, body=None, retry_unsent=False, session=None):
+    def _send(self, method, path, args=None, opts=None, headers=None, body=None, retry_unsent=False, watch=None):
         """Send with retries: GET and DELETE after connection errors, timeouts and 502/503/504;
         other methods only when never sent and ``retry_unsent``. Backoff 0.5 s, 1 s, 2 s, ..."""
         url = self.url(path)
@@ -292,7 +336,7 @@ class TextileAPI:
         attempt = 0
         while True:
             try:
-                return self._send_once(session or self.session, method, url, headers, body or {})
+                return self._send_once(method, url, headers, body or {}, watch)
             except TextileError as err:
                 if err.exc_class in UNBUILDABLE:
                     retryable = False
@@ -306,8 +350,8 @@ class TextileAPI:
             attempt += 1
 
     def backoff(self, attempt):
-        """Wait before the retry that follows ``attempt`` (counted from 0): 0.5 s, 1 s, 2 s, ..."""
-        self.sleep(0.5 * 2 ** attempt)
+        """Wait before the retry that follows ``attempt`` (counted from 0): 0.5 s, 1 s, 2 s, ..., at most 8 s."""
+        self.sleep(min(MAX_BACKOFF, 0.5 * 2 ** attempt))
 
     @staticmethod
     def _body(data, headers):
@@ -330,102 +374,101 @@ class TextileAPI:
         body, headers = self._body(data, headers)
         return self._send('PUT', path, args, opts, headers, body, retry_unsent)
 
-    def send_post_multipart(self, path, args=None, opts=None, files=None, data=None, headers=None):
-        """POST multipart/form-data: ``data`` items become form fields, ``files`` (requests style) file parts."""
-        items = files.items() if isinstance(files, dict) else (files or [])
-        parts = [(name, (None, value)) for name, value in (data or {}).items()] + list(items)
-        if parts:
-            return self._send('POST', path, args, opts, headers, {'files': parts})
-        body, content_type = encode_multipart_formdata([])
-        return self._send('POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body})
-
-    def send_post_cancelable(self, path, args=None, opts=None, data=None, headers=None):
-        """Start a POST in a thread and return its CancelableRequest handle."""
-        request = CancelableRequest(self)
-        body, headers = self._body(data, headers)
-        request.start(lambda: self._send('POST', path, args, opts, headers, body, session=request.session))
-        return request
-
     def node_info(self):
-        """``GET /``: ``{"node_version": ..., "cafe_version": ...}``."""
+        """``GET /``: ``{"node_version": ..., "cafe_version": ...}`` (each kept only when it looks like a version)."""
         response = self.send_get('/')
         info = _json(response)
         if not isinstance(info, dict):
             raise self.make_error('The answer is not a JSON object: is api_url a go-textile node?', 'GET',
                                   response.url or self.url('/'), kind='bad_response', status=response.status_code)
-        return info
+        return {key: info[key] for key in ('node_version', 'cafe_version')
+                if isinstance(info.get(key), str) and _VERSION.fullmatch(info[key])}
+
+
+# A version string as go-textile gives it (0.7.8, 1.0.0-rc44, v0): short, no spaces, nothing a token could be.
+_VERSION = re.compile(r'[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}')
+
+
+def _text(response):
+    """The answer's text: go-textile sends UTF-8 (no guessing of the encoding, which is slow on a large answer)."""
+    return response.content.decode('utf-8', 'replace')
 
 
 def _json(response):
+    """The answer as JSON, or None when it is not JSON (however it is malformed, however deep it nests)."""
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(_text(response))
+    except (ValueError, RecursionError):
         return None
 
 
-class CancelableRequest:
-    """A request running in a thread on its own connection; ``cancel()`` shuts that connection down."""
+class _TooLarge(Exception):
+    """An answer longer than MAX_BODY."""
 
-    def __init__(self, api):
-        self.api = api
-        self.cancelled = False
+
+def _read_body(response):
+    """The whole body of a streamed response, at most MAX_BODY bytes."""
+    body = bytearray()
+    for chunk in response.iter_content(65536):
+        body += chunk
+        if len(body) > MAX_BODY:
+            response.close()
+            raise _TooLarge()
+    return bytes(body)
+
+
+def exc_class_name(exc):
+    return type(exc).__name__
+
+
+class Watch:
+    """The connections one request uses, so that its deadline or a cancel can shut them down from another thread.
+
+    The session's adapter (``_watching_adapter``) hands every connection the request takes from the pool or
+    opens to the watch of the thread that sends it.
+    """
+
+    _current = threading.local()
+
+    def __init__(self):
         self._lock = threading.Lock()
         self._connections = []
-        self._outcome = None
-        self._thread = None
-        self.session = requests.Session()
-        self.session.headers.update(api.session.headers)
-        for attr in ('auth', 'verify', 'cert', 'proxies', 'trust_env'):
-            setattr(self.session, attr, getattr(api.session, attr))
-        adapter = _tracking_adapter(self._track)
-        self.session.mount('http://', adapter)
-        self.session.mount('https://', adapter)
+        self.stopped = None  # 'timeout' or 'cancelled' once stopped
+        self._done = False
 
-    def _track(self, connection):
-        with self._lock:
-            self._connections.append(connection)
-            cancelled = self.cancelled
-        if cancelled:
+    @contextlib.contextmanager
+    def watching(self):
+        Watch._current.watch = self
+        try:
+            yield self
+        finally:
+            Watch._current.watch = None
+            with self._lock:
+                self._done = True  # the connection goes back to the pool: a late stop must not touch it
+                self._connections = []
+
+    @classmethod
+    def add(cls, connection):
+        """Called by the adapter in the sending thread for each connection the request uses."""
+        watch = getattr(cls._current, 'watch', None)
+        if watch is None:
+            return
+        with watch._lock:  # pylint: disable=protected-access
+            watch._connections.append(connection)  # pylint: disable=protected-access
+            stopped = watch.stopped
+        if stopped:
             _shut(connection)
 
-    def start(self, send):
-        def run():
-            try:
-                self._outcome = (True, send())
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                self._outcome = (False, exc)
-            finally:
-                self.session.close()
-        self._thread = threading.Thread(target=run, name='textile-cancelable', daemon=True)
-        self._thread.start()
-
-    def done(self):
-        return not self._thread.is_alive()
-
-    def cancel(self):
-        """Abort the request in flight; True when it was still running, False when it had finished."""
+    def stop(self, why):
+        """Shut the request's connections down (which wakes the thread blocked on them); ``why`` is kept."""
         with self._lock:
-            if self.done():
+            if self._done or self.stopped:
                 return False
-            self.cancelled = True
+            self.stopped = why
             connections = list(self._connections)
         for connection in connections:
             _shut(connection)
         return True
-
-    def result(self, timeout=None):
-        """The ``requests.Response``; raises TextileError (kind ``cancelled`` after a cancel)."""
-        self._thread.join(timeout)
-        if self.cancelled:
-            raise TextileError('The request was cancelled before the node answered; it may or may not have '
-                               'been carried out.', kind='cancelled', method='POST')
-        if self._thread.is_alive():
-            raise TextileError(f'No answer within {timeout} s; the request is still running (cancel() stops it).',
-                               kind='timeout', method='POST')
-        ok, value = self._outcome
-        if ok:
-            return value
-        raise value
 
 
 def _shut(connection):
@@ -442,28 +485,40 @@ def _shut(connection):
             pass
 
 
-def _tracking_adapter(track):
-    """An HTTPAdapter whose every connection is handed to ``track`` once it is connected."""
+def _watching_adapter():
+    """An HTTPAdapter that hands every connection a request uses (from the pool, or once connected) to the
+    Watch of the sending thread, through the pools of direct and proxied requests alike."""
 
-    def tracked(base):
+    def watched(base):
         class Connection(base):
             def connect(self):
                 super().connect()
-                track(self)
+                Watch.add(self)
         return Connection
 
-    class Pool(HTTPConnectionPool):
-        ConnectionCls = tracked(HTTPConnection)
+    def pool(base, connection):
+        class Pool(base):
+            ConnectionCls = watched(connection)
 
-    class TLSPool(HTTPSConnectionPool):
-        ConnectionCls = tracked(HTTPSConnection)
+            def _get_conn(self, timeout=None):
+                conn = super()._get_conn(timeout)
+                Watch.add(conn)
+                return conn
+        return Pool
+
+    pools = {'http': pool(HTTPConnectionPool, HTTPConnection), 'https': pool(HTTPSConnectionPool, HTTPSConnection)}
 
     class Adapter(HTTPAdapter):
         def init_poolmanager(self, *args, **kwargs):
             super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {'http': Pool, 'https': TLSPool}
+            self.poolmanager.pool_classes_by_scheme = pools
 
-    return Adapter()
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    return Adapter(pool_maxsize=MAX_CONNECTIONS)
 
 
 class Tokens:
@@ -481,7 +536,7 @@ class Tokens:
             opts['token'] = token
         opts['store'] = 'true' if store else 'false'
         response = self.api.send_post('tokens', opts=opts, retry_unsent=token is not None)
-        created = response.text.strip()
+        created = _text(response).strip()
         try:
             parse_token(created)
         except ValueError:
@@ -497,6 +552,15 @@ class Tokens:
             raise self.api.make_error('The answer is not a JSON list of strings: is api_url a go-textile node?', 'GET',
                                       self.api.url('tokens'), kind='bad_response', status=response.status_code)
         return entries
+
+    def entries(self):
+        """``GET /tokens`` as ``{id: bcrypt hash}``; an entry that is not a token ID and a hash is a bad answer."""
+        try:
+            return {entry.id: entry.bcrypt_hash for entry in map(parse_list_entry, self.list())}
+        except TokenFormatError:
+            raise self.api.make_error('The cafe listed an entry that is not a token ID followed by a bcrypt hash: '
+                                      'is api_url a go-textile node?', 'GET', self.api.url('tokens'),
+                                      kind='bad_response') from None
 
     def validate(self, token):
         """True when the node accepts the token (200), False on its 401; raises on anything else.

@@ -9,8 +9,8 @@
 
 A token is base58 of 44 bytes: a 12-byte ID followed by a 32-byte secret. The cafe stores the
 ID as 24 lowercase hex characters. A ``GET /tokens`` entry is base58 of the 12-byte ID
-followed by the 60-byte bcrypt hash of the secret. No I/O and no third-party imports here.
-No error raised here ever contains the value it was given.
+followed by the 60-byte bcrypt hash of the secret. No I/O here, and no third-party import but
+``bcrypt``, imported only when a secret is checked. No error raised here ever contains the value it was given.
 """
 
 from __future__ import annotations
@@ -145,3 +145,18 @@ def redact(text: str) -> str:
                 return raw[:ID_BYTES].hex()
         return '<redacted>'
     return TOKEN_RUN.sub(hide, text)
+
+
+def check_secret(token_secret: bytes, bcrypt_hash: bytes):
+    """Whether a token's 32-byte secret matches a list entry's bcrypt hash; None when ``bcrypt`` is not importable
+    (the caller then asks the cafe). ``bcrypt`` is imported here, only when a secret is checked."""
+    try:
+        import bcrypt  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    try:
+        return bcrypt.checkpw(bytes(token_secret), bytes(bcrypt_hash))
+    except ValueError:
+        # bcrypt before 4.0 refuses a secret that holds a NUL byte (go-textile's bcrypt takes it): the cafe
+        # decides then. Otherwise the stored hash is not a bcrypt hash, which no secret matches.
+        return None if b'\0' in bytes(token_secret) else False

@@ -68,6 +68,15 @@ def choose_action(state, tokens=None, ids=None, exclusive=False, keep_ids=None, 
     return DECLARE
 
 
+MAX_CONCURRENCY = 16
+
+
+def check_concurrency(concurrency):
+    """``concurrency``: how many imports and removals may be in flight at once."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise PlanError(f'concurrency must be from 1 to {MAX_CONCURRENCY}.')
+
+
 def normalize_tokens(values, option='tokens', merge=True):
     """Parse the tokens of an option into DeclaredTokens, in input order.
 

@@ -39,8 +39,8 @@ options:
         two entries with the same ID and different secrets fail.
       - An empty list is allowed; it never mints. With O(exclusive=true), V([]) removes every stored token.
       - >-
-        Not giving O(tokens) with O(state=present) mints a new token. Beware that
-        C(tokens: "{{ x | default(omit) }}") therefore turns a missing variable into a mint; pass a list.
+        Not giving O(tokens) with O(state=present) mints a new token. Beware that setting O(tokens) to
+        V({{ x | default(omit\) }}) therefore turns a missing variable into a mint; pass a list.
     type: list
     elements: str
     aliases: [token]
@@ -79,6 +79,17 @@ options:
       - V(false) mints a token without storing it, for example to import it on other cafes; this writes nothing,
         reports no change and also runs in check mode.
     type: bool
+  concurrency:
+    description:
+      - How many imports and removals may be in flight at once, from 1 to 16; V(1) sends them one at a time, in
+        the order of their IDs.
+      - The cafe hashes each imported token with bcrypt before it stores it (tens of milliseconds of one core
+        each) and does so for several requests at once, so a first converge of many tokens takes about as much
+        less time as the cafe has cores to hash with.
+      - The guarantees stay whatever the value; one request per new token, the list after a failed import
+        decides whether it was stored, a failure still reports every ID already changed.
+    type: int
+    default: 4
 notes:
   - The token is returned (in RV(token)) only when the module mints one; declared tokens are never returned.
   - >-
@@ -95,8 +106,17 @@ seealso:
   - module: textileio.textile.textile_cafe_token_info
   - plugin: textileio.textile.token_id
     plugin_type: filter
+  - name: The textileio.textile.cafe_tokens role
+    description: Declares and removes the tokens of a fleet of cafes with this module, one call per cafe.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_tokens/README.md
+  - name: The textileio.textile.cafe_token_report role
+    description: The fleet report (JSON and HTML) built with textileio.textile.textile_cafe_token_info.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_token_report/README.md
+  - name: go-textile
+    description: The Textile daemon whose local REST API (C(/api/v0/tokens)) the module talks to.
+    link: https://github.com/textileio/go-textile
 requirements:
-  - bcrypt (Python library, optional) to check secrets locally with O(verify_secret)
+  - bcrypt (Python library, 4.0 or later, optional) to check secrets locally with O(verify_secret)
 """
 
 EXAMPLES = r"""
@@ -218,14 +238,17 @@ orphaned_ids:
   sample: [9a8b7c6d5e4f3a2b1c0d9e8f]
 """
 
+import threading
+
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import mark_secret
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     MINT,
     REMOVE,
     PlanError,
+    check_concurrency,
     choose_action,
     id_diff,
     is_changed,
@@ -243,60 +266,79 @@ ARGUMENT_SPEC = dict(
     keep_ids=dict(type='list', elements='str'),
     verify_secret=dict(type='bool', default=False),
     store=dict(type='bool'),
+    concurrency=dict(type='int', default=4),
 )
 
 
-class TokenRun:
-    """One run against one cafe: what it stores, and the work done so far (for reports and failures)."""
+class TokenModule(TextileModule):
+    """One run against one cafe: what it stores, and the work done so far (for reports and failures).
 
-    def __init__(self, module):
-        self.module = module
+    Imports and removals run in up to ``concurrency`` threads; every change of the run's state happens under
+    ``lock``, and a step that fails raises ModuleFailure, which the main thread turns into the one failure.
+    """
+
+    def __init__(self):
+        # Set before the argument checks, which may already fail through fail_json (and progress()).
+        self.lock = threading.Lock()
         self.entries = {}
         self.before = []
         self.created_ids, self.removed_ids, self.replaced_ids = [], [], []
         self.unreplaced_ids = []
+        self.replacing = set()
+        super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def progress(self):
-        return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
-                    replaced_ids=sorted(self.replaced_ids),
-                    changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
+        with self.lock:
+            return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
+                        replaced_ids=sorted(self.replaced_ids),
+                        changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
 
-    def fail(self, msg, err=None, **extra):
+    def done_note(self):
+        done = [f'{label} {", ".join(sorted(ids))}' for ids, label in (
+            (self.created_ids, 'created'), (self.removed_ids, 'removed'),
+            (self.replaced_ids, 'replaced the secret of')) if ids]
+        note = f"Before this failure the run had already {'; '.join(done)}." if done else ''
         if self.unreplaced_ids:
-            msg = (f"{msg} The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
-                   'secrets and are now missing from the cafe; a re-run restores them.')
-        if err is None:
-            self.module.fail(msg, **self.progress(), **extra)
-        self.module.fail_from_error(err, msg, **self.progress(), **extra)
+            note += (f" The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
+                     'secrets and are now missing from the cafe; a re-run restores them.')
+        return note.strip()
 
     def read(self, failed_msg='Listing the tokens failed'):
-        """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash."""
+        """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash.
+
+        An import of this run that completed while the list was on its way is kept, whatever the list says.
+        """
         try:
-            self.entries = self.module.stored_entries()
+            listed = self.tokens.entries()
         except TextileError as err:
-            self.fail(failed_msg, err)
-        return sorted(self.entries)
+            raise ModuleFailure(failed_msg, err) from None
+        with self.lock:
+            for stored_id in self.created_ids + self.replaced_ids:
+                listed.setdefault(stored_id, None)
+            self.entries = listed
+            return sorted(listed)
 
     def mismatched(self, declared):
         """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
         try:
             return [token.id for token in declared
-                    if token.id in self.entries and not self.module.secret_matches(token, self.entries[token.id])]
+                    if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])]
         except TextileError as err:
-            self.fail('Checking a token secret failed', err)
+            raise ModuleFailure('Checking a token secret failed', err) from None
 
     def mint(self, store):
         """Mint a token (stored or not) and return the module result."""
-        self.module.warn_plain_http()
-        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store))
-        if store and self.module.check_mode:
+        self.warn_plain_http()
+        result = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
+                      changed=is_changed(minted_stored=store))
+        if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
-            minted = self.module.tokens.create(store=store)
+            minted = self.tokens.create(store=store)
         except TextileError as err:
             if store and err.sent:
                 self.fail_orphaned(err)
-            self.fail('Minting a token failed', err)
+            raise ModuleFailure('Minting a token failed', err) from None
         result['token'] = mark_secret(minted)
         result['token_id'] = token_id(minted)
         if store:
@@ -310,41 +352,80 @@ class TokenRun:
         orphaned = sorted(set(after) - set(self.before))
         hint = (f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
                 'remove them with state=absent and ids.') if orphaned else 'No new ID appeared, so nothing was stored.'
-        self.fail(f'Minting a token failed after the request may have reached the cafe, so it was not retried. {hint}',
-                  err, orphaned_ids=orphaned)
+        raise ModuleFailure(f'Minting a token failed after the request may have reached the cafe, so it was not '
+                            f'retried. {hint}', err, orphaned_ids=orphaned)
 
     def apply(self, plan):
         """Carry out a plan: removals (replacements included), one confirming list, then imports."""
-        for token_id_ in plan.removals:
-            self.remove(token_id_)
-            self.removed_ids.append(token_id_)
-        for token in plan.replacements:
-            self.remove(token.id)
-            self.unreplaced_ids.append(token.id)
+        replaced = [token.id for token in plan.replacements]
+        self.replacing = set(replaced)
+        self.each(self.remove, plan.removals + replaced)
         if plan.removals or plan.replacements:
-            self.confirm_removed(plan.removals + [token.id for token in plan.replacements])
-        for token in plan.replacements:
-            self.store(token)
-            self.unreplaced_ids.remove(token.id)
-            self.replaced_ids.append(token.id)
-        for token in plan.imports:
-            if self.store(token):
-                self.created_ids.append(token.id)
+            self.confirm_removed(plan.removals + replaced)
+        self.each(self.put, plan.replacements + plan.imports)
 
-    def remove(self, token_id_):
+    def each(self, step, items):
+        """``step(item)`` for every item, in order, with up to ``concurrency`` of them in flight at once.
+
+        The first failure stops the work that has not started; the work in flight ends (so that the progress is
+        complete), then that failure is raised.
+        """
+        todo, failures, done = iter(items), [], object()
+
+        def worker():
+            while not failures:
+                with self.lock:
+                    item = next(todo, done)
+                if item is done:
+                    return
+                try:
+                    step(item)
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    failures.append(exc)  # a ModuleFailure, or a bug: the main thread raises it
+
+        threads = [threading.Thread(target=worker, name='textile-worker')
+                   for dummy in range(min(self.params['concurrency'], len(items)) - 1)]
+        for thread in threads:
+            thread.start()
+        worker()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
+    def remove(self, removed_id):
         try:
-            self.module.tokens.remove_id(token_id_)
+            self.tokens.remove_id(removed_id)
         except TextileError as err:
-            self.fail(f'Removing the token with ID {token_id_} failed', err)
+            raise ModuleFailure(f'Removing the token with ID {removed_id} failed', err) from None
+        with self.lock:
+            (self.unreplaced_ids if removed_id in self.replacing else self.removed_ids).append(removed_id)
 
     def confirm_removed(self, removed):
         """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
         self.read()
-        still = sorted(token_id_ for token_id_ in removed if token_id_ in self.entries)
+        still = sorted(removed_id for removed_id in removed if removed_id in self.entries)
         if still:
-            self.removed_ids = [token_id_ for token_id_ in self.removed_ids if token_id_ not in still]
-            self.unreplaced_ids = [token_id_ for token_id_ in self.unreplaced_ids if token_id_ not in still]
-            self.fail(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them.")
+            self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
+            self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
+            raise ModuleFailure(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still "
+                                'lists them.')
+
+    def put(self, token):
+        """Import a declared token, or the new secret of a replaced one, and record it."""
+        stored = self.store(token)
+        if token.id not in self.replacing:
+            if stored:
+                with self.lock:
+                    self.created_ids.append(token.id)
+            return
+        with self.lock:
+            self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
+        if not stored and not self.secret_matches(token, self.entries[token.id]):
+            raise ModuleFailure(f'Another writer stored the token with ID {token.id} while this run replaced its '
+                                'secret, with a secret other than the declared one; re-run to replace it.')
+        with self.lock:
+            self.replaced_ids.append(token.id)
 
     def store(self, token):
         """Import a token; True when this run stored it, False when another writer had stored it first.
@@ -353,27 +434,28 @@ class TokenRun:
         present means imported (or, after a 400, stored by another writer); absent means retry within the
         retries budget, except after a 400, which fails quoting the cafe's answer.
         """
-        retries = self.module.params['retries']
-        for attempt in range(retries + 1):
+        attempt = 0
+        while True:
             try:
-                self.module.tokens.create(token=token.text, store=True)
-                self.entries[token.id] = None
+                self.tokens.create(token=token.text, store=True)
+                with self.lock:
+                    self.entries[token.id] = None
                 return True
             except TextileError as err:
                 failure = err
             what = f'Importing {token.where} (ID {token.id}) failed'
             if not failure.sent:
-                self.fail(what, failure)
+                raise ModuleFailure(what, failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
                 return failure.kind != 'bad_request'
-            if failure.kind == 'bad_request' or attempt == retries:
-                self.fail(f'{what} and the token is not stored', failure)
-            self.module.api.backoff(attempt)
-        return False  # pragma: no cover
+            if failure.kind == 'bad_request' or attempt >= self.params['retries']:
+                raise ModuleFailure(f'{what} and the token is not stored', failure)
+            self.api.backoff(attempt)
+            attempt += 1
 
     def report(self, plan):
         """The module result: the prediction in check mode, the work done otherwise."""
-        if self.module.check_mode:
+        if self.check_mode:
             self.created_ids = [token.id for token in plan.imports]
             self.removed_ids = list(plan.removals)
             self.replaced_ids = [token.id for token in plan.replacements]
@@ -383,37 +465,39 @@ class TokenRun:
         return self.with_diff(dict(ids=ids, **self.progress()), ids)
 
     def with_diff(self, result, after):
-        if self.module._diff:
+        if self._diff:
             result['diff'] = id_diff(self.before, after, self.replaced_ids)
         return result
 
+    def converge(self):
+        """Read the cafe, decide, act (unless in check mode), and return the result."""
+        p = self.params
+        try:
+            action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
+                                   p['verify_secret'], p['store'])
+            declared = normalize_tokens(p['tokens'])
+            ids = normalize_ids(p['ids'], 'ids')
+            keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
+            check_concurrency(p['concurrency'])
+        except PlanError as err:
+            raise ModuleFailure(str(err)) from None
+
+        self.before = self.read()
+        if action == MINT:
+            return self.mint(store=p['store'] is not False)
+        if action == REMOVE:
+            plan = plan_absent(self.before, declared, ids)
+        else:
+            mismatched = self.mismatched(declared) if p['verify_secret'] else ()
+            plan = plan_present(self.before, declared, p['exclusive'], keep_ids, mismatched)
+        if not self.check_mode:
+            self.apply(plan)
+        return self.report(plan)
+
 
 def main():
-    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           failure_result=dict(changed=False, created_ids=[], removed_ids=[], replaced_ids=[]))
-    p = module.params
-    try:
-        action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
-                               p['verify_secret'], p['store'])
-        declared = normalize_tokens(p['tokens'])
-        ids = normalize_ids(p['ids'], 'ids')
-        keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')
-    except PlanError as err:
-        module.fail(str(err))
-
-    run = TokenRun(module)
-    run.before = run.read()
-    if action == MINT:
-        module.exit_json(**run.mint(store=p['store'] is not False))
-
-    if action == REMOVE:
-        plan = plan_absent(run.before, declared, ids)
-    else:
-        mismatched = run.mismatched(declared) if p['verify_secret'] else ()
-        plan = plan_present(run.before, declared, p['exclusive'], keep_ids, mismatched)
-    if not module.check_mode:
-        run.apply(plan)
-    module.exit_json(**run.report(plan))
+    module = TokenModule()
+    module.run(module.converge)
 
 
 if __name__ == '__main__':

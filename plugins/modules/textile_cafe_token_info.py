@@ -45,8 +45,17 @@ seealso:
   - module: textileio.textile.textile_cafe_token
   - plugin: textileio.textile.token_id
     plugin_type: filter
+  - name: The textileio.textile.cafe_tokens role
+    description: Declares and removes the tokens of a fleet of cafes with this module, one call per cafe.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_tokens/README.md
+  - name: The textileio.textile.cafe_token_report role
+    description: The fleet report (JSON and HTML) built with textileio.textile.textile_cafe_token_info.
+    link: https://github.com/textileio/ansible-collection-textile/blob/main/roles/cafe_token_report/README.md
+  - name: go-textile
+    description: The Textile daemon whose local REST API (C(/api/v0/tokens)) the module talks to.
+    link: https://github.com/textileio/go-textile
 requirements:
-  - bcrypt (Python library, optional) to check O(tokens) locally
+  - bcrypt (Python library, 4.0 or later, optional) to check O(tokens) locally
 """
 
 EXAMPLES = r"""
@@ -101,7 +110,9 @@ missing_ids:
   elements: str
   sample: []
 node:
-  description: The node's versions from C(GET /); empty when that request failed.
+  description:
+    - The node's versions from C(GET /); empty when that request failed.
+    - A value that does not look like a version (more than 32 characters, spaces, markup) is left out.
   returned: always
   type: dict
   contains:
@@ -139,7 +150,7 @@ checked:
 """
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._module import TextileModule
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     PlanError,
     normalize_ids,
@@ -155,35 +166,39 @@ ARGUMENT_SPEC = dict(
 def read_node(module):
     """``GET /``: the node's versions, or an empty dict when that request fails."""
     try:
-        info = module.api.node_info()
+        return module.api.node_info()
     except TextileError:
         return {}
-    return {key: info[key] for key in ('node_version', 'cafe_version') if key in info}
 
 
-def main():
-    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def gather(module):
+    """Read the cafe and return the facts."""
     try:
         ids = normalize_ids(module.params['ids'], 'ids')
         tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
     except PlanError as err:
-        module.fail_json(msg=str(err))
+        raise ModuleFailure(str(err)) from None
 
     try:
-        entries = module.stored_entries()
+        entries = module.tokens.entries()
     except TextileError as err:
-        module.fail_from_error(err, 'Listing the tokens failed')
+        raise ModuleFailure('Listing the tokens failed', err) from None
     node = read_node(module)
     try:
         checked = [dict(id=token.id, stored=token.id in entries,
                         valid=token.id in entries and module.secret_matches(token, entries[token.id]))
                    for token in tokens]
     except TextileError as err:
-        module.fail_from_error(err, 'Checking a token secret failed')
+        raise ModuleFailure('Checking a token secret failed', err) from None
 
     shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
-    module.exit_json(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
-                     missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+    return dict(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
+                missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+
+
+def main():
+    module = TextileModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.run(lambda: gather(module))
 
 
 if __name__ == '__main__':

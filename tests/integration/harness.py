@@ -32,6 +32,10 @@ from pathlib import Path
 import base58
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT / "tests" / "simulator") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "simulator"))
+
+from textile_sim import closed_port  # noqa: E402  pylint: disable=wrong-import-position,unused-import
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 MASK = "********"
@@ -42,6 +46,8 @@ ID_BYTES = 12
 _BANNERS = ("PLAY [", "TASK [", "RUNNING HANDLER [", "PLAY RECAP")
 # ansible.log prefixes each message with "<date> <time> p=<pid> u=<user> n=<logger> <level>| ".
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [^|]*\| ")
+# A collection playbook's name, e.g. textileio.textile.provision.
+_FQCN = re.compile(r"\A[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+\Z")
 
 
 def make_token(id_bytes=None, secret=None):
@@ -182,7 +188,7 @@ class PlaybookRunner:
 
     def __call__(self, playbook, inventory=None, extra_vars=None, env=None, check=False, diff=False,
                  verbosity=4, expect_rc=0, mint_task=None, args=(), scan_paths=()):
-        """Run ``playbook`` (YAML text, or a path) and return a PlaybookResult.
+        """Run ``playbook`` (YAML text, a path, or a collection playbook's FQCN) and return a PlaybookResult.
 
         ``inventory``: None (localhost only), INI/YAML text, a dict (YAML inventory) or a path.
         ``env``: extra environment; a value of None removes the variable.
@@ -234,6 +240,8 @@ class PlaybookRunner:
         if isinstance(playbook, Path) or ("\n" not in playbook and len(playbook) < 1024
                                           and Path(playbook).is_file()):
             return Path(playbook).resolve()
+        if _FQCN.match(playbook):  # a collection playbook, run by its name as users do
+            return playbook
         path = inputs / "playbook.yml"
         path.write_text(playbook, encoding="utf-8")
         return path

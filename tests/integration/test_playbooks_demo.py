@@ -1,12 +1,14 @@
 # Copyright (c) textileio.textile contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""scripts/demo.sh (the README's main-job command), run from a fresh clone of the repository."""
+"""scripts/demo.sh (the README's story: provision, re-run, a client leaves, a cafe goes down, report), run
+from a fresh clone of the repository."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 
@@ -46,19 +48,33 @@ def test_demo_from_a_fresh_clone(tmp_path):
 
     assert "second run: changed=0 on both cafes" in output
     recaps = re.findall(r"^(cafe[12]) +: ok=\d+ +changed=(\d+)", output, re.M)
-    assert [changed for _host, changed in recaps[:4]] == ["1", "1", "0", "0"]  # provision, then again
+    # provision, provision again, decommission (cafe1, cafe2 each); then the report
+    assert [changed for _host, changed in recaps[:6]] == ["1", "1", "0", "0", "1", "1"]
     assert not [m for m in TOKEN_SHAPED.findall(output) if is_token(m)], "a token was printed"
 
     report = clone / "textile-cafe-report"
-    assert "HTML report: %s" % (report / "textile-cafe-report.html") in output
     data = json.loads((report / "textile-cafe-report.json").read_text(encoding="utf-8"))
-    summary = data["summary"]
-    assert (summary["cafes"], summary["reachable"], summary["total_stored"], summary["distinct_ids"]) == (2, 2, 2, 1)
-    assert summary["missing"] == {} and summary["unexpected"] == {}
-    assert data["cafes"]["cafe1"]["ids"] == data["cafes"]["cafe2"]["ids"] == summary["expected_ids"]
-    assert "demo fleet token" in (report / "textile-cafe-report.html").read_text(encoding="utf-8")
+    summary, cafes = data["summary"], data["cafes"]
+    departed = re.search(r"^decommission: ([0-9a-f]{24}) removed from both cafes, nothing imported$", output, re.M)
+    assert departed, output[-4000:]
+    # the client left: its ID is gone from cafe1, and the inventory that still declares it shows as drift
+    (web,) = [i for i in summary["expected_ids"] if i != departed.group(1)]
+    assert sorted(summary["expected_ids"]) == sorted([web, departed.group(1)])
+    assert cafes["cafe1"]["reachable"] is True and cafes["cafe1"]["ids"] == [web]
+    assert summary["missing"] == {departed.group(1): ["cafe1"]} and summary["unexpected"] == {}
+    # cafe2 went down: unknown, not empty
+    assert cafes["cafe2"]["reachable"] is False and cafes["cafe2"]["ids"] is None and cafes["cafe2"]["count"] is None
+    assert "refused" in cafes["cafe2"]["error"]
+    assert (summary["cafes"], summary["reachable"]) == (2, 1)
 
-    # the simulators are stopped and the private temp dir (with the token file) is gone
+    page = (report / "textile-cafe-report.html").read_text(encoding="utf-8")
+    assert "HTML report: %s" % (report / "textile-cafe-report.html") in output
+    assert "mobile app" in page and "web app" in page and "could not be read: cafe2" in page
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        assert "Screenshot: %s" % (report / "textile-cafe-report.png") in output
+        assert (report / "textile-cafe-report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the simulators are stopped and the private temp dir (with the token files) is gone
     urls = re.findall(r"^cafe[12]: (http://127\.0\.0\.1:\d+)$", output, re.M)
     assert len(urls) == 2 and not any(port_open(url) for url in urls)
     assert list(temp.iterdir()) == []

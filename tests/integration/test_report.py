@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import html
 import json
-import socket
 import stat
+from html.parser import HTMLParser
 
 import pytest
 
-from harness import REPO_ROOT, ids_of, token_id
+from harness import REPO_ROOT, closed_port, ids_of, token_id
 from test_roles import fleet, fqcn_playbook
 
 PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
 ROLE = "textileio.textile.cafe_token_report : "
 STATS = ROLE + "Publish the fleet summary as a statistic for AWX and Automation Platform"
 DRIFT = ROLE + "Fail when the fleet drifts from the expected token IDs"
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def read_report(result, directory="textile-cafe-report"):
@@ -157,3 +151,183 @@ def test_report_dir_option_and_relative_paths(sim_factory, run_playbook):
     assert data["cafes"]["cafe1"]["count"] == 0
     shown = result[ROLE + "Show where the report is and the fleet summary"]["msg"]
     assert shown["html"] == str((result.run_dir / "work" / "out/fleet/textile-cafe-report.html").resolve())
+
+
+class Cells(HTMLParser):
+    """The report page's tables as rows of ``(text, class)`` cells, keyed by table id (or class and position)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._key, self._row, self._cell = {}, None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._key = attrs.get("id") or "%s:%d" % (attrs.get("class"), len(self.tables))
+            self.tables[self._key] = []
+        elif tag == "tr" and self._key:
+            self._row = []
+            self.tables[self._key].append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ([], set((attrs.get("class") or "").split()))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(("".join(self._cell[0]).strip(), self._cell[1]))
+            self._cell = None
+        elif tag == "table":
+            self._key = self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0].append(data)
+
+
+def cells(page):
+    parser = Cells()
+    parser.feed(page)
+    return parser.tables
+
+
+STATES = {"stored", "missing", "unexpected", "blank", "unknown"}
+
+
+def matrix_states(tables):
+    """``{id: [state of each cafe column]}`` from the matrix: the one state class of each cell, checked
+    against the cell's text (a blank cell is empty)."""
+    found = {}
+    for row in tables["matrix"][1:]:
+        states = []
+        for text, classes in row[2:]:
+            (state,) = classes & STATES
+            assert text == ("" if state == "blank" else state)
+            states.append(state)
+        found[row[0][0]] = states
+    return found
+
+
+def html_fault(sim):
+    """Make ``sim`` answer every route like a web server on the wrong port: a long HTML page, HTTP 404."""
+    page = ("<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title>\n<script>var x = 1;</script></head>\n"
+            "<body>\n<h1>Not Found</h1>\n" + "<p>The requested URL was not found on this server.</p>\n" * 40
+            + "<hr><address>Apache/2.4.62 (Debian) Server at cafe Port 80</address>\n</body></html>\n")
+    sim.control.add_fault(path_prefix="/", action="status", status=404, body=page,
+                          headers={"Content-Type": "text/html; charset=iso-8859-1"})
+    return page
+
+
+def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_cafe(sim_factory, run_playbook, new_token):
+    token = new_token()
+    by_default, web_server = sim_factory(), sim_factory()
+    by_default.control.seed([token])
+    html_fault(web_server)
+    down_url = "http://127.0.0.1:%d" % closed_port()
+    inventory = fleet([], textile_retries=0)
+    inventory["all"]["children"]["textile_cafes"]["hosts"] = {
+        "cafe1": {},  # no textile_api_url: TEXTILE_API_URL (as the module's default would) applies
+        "cafe2": {"textile_api_url": down_url},
+        "cafe3": {"textile_api_url": web_server.url},
+        "cafe4": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port(),
+                  "ansible_ssh_common_args": "-o ConnectTimeout=5 -o ConnectionAttempts=2 -o BatchMode=yes -vvv"},
+    }
+    result = run_playbook(PLAYBOOK, inventory=inventory, env={"TEXTILE_API_URL": by_default.url})
+    _base, data, page = read_report(result)
+    cafes = data["cafes"]
+    assert cafes["cafe1"] == {"reachable": True, "error": None, "api_url": None, "node_version": "0.7.8",
+                              "count": 1, "ids": [token_id(token)]}
+    for name in ("cafe2", "cafe3", "cafe4"):
+        cafe = cafes[name]
+        assert cafe["reachable"] is False and cafe["count"] is None and cafe["ids"] is None, name
+        assert cafe["node_version"] is None, name
+        # one line, no markup, bounded: even an SSH failure at -vvv or a web server's whole page
+        assert "\n" not in cafe["error"] and "<" not in cafe["error"], (name, cafe["error"])
+        assert 0 < len(cafe["error"]) <= 1000, (name, len(cafe["error"]))
+    assert cafes["cafe2"]["api_url"] == down_url and cafes["cafe3"]["api_url"] == web_server.url
+    assert "404" in cafes["cafe3"]["error"] and "Not Found" in cafes["cafe3"]["error"]
+    # the module's whole message (server text cut by the module, plus its hint) fits as it is
+    assert cafes["cafe3"]["error"] == result.host_results(ROLE + "Read the tokens stored on the cafe")["cafe3"]["msg"]
+    # Ansible's own message for an unreachable host, a long multi-line SSH debug log, is put on one line and cut
+    ssh_failure = result.host_results(ROLE + "Read the tokens stored on the cafe")["cafe4"]
+    assert ssh_failure["unreachable"] is True and len(ssh_failure["msg"]) > 1000 and "\n" in ssh_failure["msg"]
+    assert len(cafes["cafe4"]["error"]) == 1000 and cafes["cafe4"]["error"].endswith("...")
+    assert cafes["cafe4"]["error"][:-3] == " ".join(ssh_failure["msg"].split())[:997]
+    assert "script" not in cafes["cafe3"]["error"]
+    assert [r["path"] for r in web_server.control.requests()][:1] == ["/api/v0/tokens"]
+    assert data["summary"]["reachable"] == 1 and data["summary"]["total_stored"] == 1
+
+    tables = cells(page)
+    rows = {row[0][0]: row for row in tables["cafes"][1:]}
+    assert rows["cafe1"][4][0] == "default"  # not "None"
+    assert rows["cafe2"][4][0] == down_url
+    for name in ("cafe2", "cafe3", "cafe4"):
+        assert rows[name][3] == ("unknown", {"unknown"})
+        assert rows[name][5][0] == cafes[name]["error"]
+    assert "None" not in page
+    for tag in ("<h1>Not Found", "<script>var", "<address>", "<p>The requested"):
+        assert tag not in page
+    # an unread cafe's section says its tokens are unknown, not that it has none
+    sections = [rows for key, rows in tables.items() if key.startswith("cafe-tokens")]
+    assert [r[1][0][0] for r in sections[1:]] == ["unknown: the cafe could not be read, so its tokens are not known"] * 3
+    assert "no tokens" not in page
+
+
+def test_matrix_cells_are_stored_missing_unexpected_blank_or_unknown(sim_factory, run_playbook, new_token):
+    fleet_token, lost, stray = new_token(), new_token(), new_token()
+    first, second = sim_factory(), sim_factory()
+    first.control.seed([fleet_token, lost, stray])
+    second.control.seed([fleet_token])
+    inventory = fleet([first, second], textile_retries=0,
+                      cafe_token_report_expected_ids=[token_id(fleet_token), token_id(lost)])
+    inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {
+        "textile_api_url": "http://127.0.0.1:%d" % closed_port()}
+    result = run_playbook(PLAYBOOK, inventory=inventory)
+    _base, data, page = read_report(result)
+    assert data["summary"]["missing"] == {token_id(lost): ["cafe2"]}
+    assert data["summary"]["unexpected"] == {"cafe1": [token_id(stray)]}
+    assert matrix_states(cells(page)) == {
+        token_id(fleet_token): ["stored", "stored", "unknown"],
+        token_id(lost): ["stored", "missing", "unknown"],
+        # stored on cafe1 only and not expected: its absence on cafe2 is right, not "missing"
+        token_id(stray): ["unexpected", "blank", "unknown"],
+    }
+    legend = {row[0][1].pop(): row[1][0] for row in cells(page)["legend"][1:]}
+    assert set(legend) == STATES
+    summary = {row[0][0]: row[1][0] for row in cells(page)["summary"]}
+    assert summary["Reachable"] == "2 of 3" and summary["Drift"] == "yes: 1 missing, 1 unexpected"
+
+
+def test_without_expected_ids_the_matrix_expects_what_any_cafe_holds(sim_factory, run_playbook, new_token):
+    shared, partial = new_token(), new_token()
+    first, second = sim_factory(), sim_factory()
+    first.control.seed([shared, partial])
+    second.control.seed([shared])
+    result = run_playbook(PLAYBOOK, inventory=fleet([first, second]))
+    _base, _data, page = read_report(result)
+    assert matrix_states(cells(page)) == {token_id(shared): ["stored", "stored"],
+                                          token_id(partial): ["stored", "missing"]}
+
+
+@pytest.mark.parametrize("userinfo, shown", [
+    ("P4user:ab@{secret}", True),      # "@" in the password: the last "@" ends the user info
+    ("P4user:cd/{secret}", False),     # "/" in the password: where it ends cannot be told, nothing is shown
+    ("P4user:x:y?{secret}#z", False),  # ":", "?" and "#"
+    ("{secret}", True),                # a user without a password
+], ids=["at-sign", "slash", "colon-query-fragment", "user-only"])
+def test_the_report_never_writes_or_prints_url_user_info(
+        sim_factory, run_playbook, new_token, secrets, userinfo, shown):
+    cafe = sim_factory()
+    cafe.control.seed([new_token()])
+    secret = secrets.add("S3cret-%s" % token_id(new_token())[:10])
+    url = cafe.url.replace("//", "//%s@" % userinfo.format(secret=secret))
+    secrets.add(userinfo.format(secret=secret))
+    inventory = fleet([cafe], hostvars={"cafe1": {"textile_api_url": url}})
+    # -vvvv: the harness fails the test on the secret anywhere in the output, the log or the report files
+    result = run_playbook(PLAYBOOK, inventory=inventory)
+    _base, data, page = read_report(result)
+    entry = data["cafes"]["cafe1"]
+    assert entry["reachable"] is False and "user info" in entry["error"]
+    assert entry["api_url"] == (cafe.url if shown else None)
+    assert "P4user" not in json.dumps(data) and "P4user" not in page
+    api_url_cell = {row[0][0]: row for row in cells(page)["cafes"][1:]}["cafe1"][4][0]
+    assert api_url_cell == (cafe.url if shown else "not shown")
+    assert cafe.control.requests() == []  # refused before any request

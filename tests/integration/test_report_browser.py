@@ -7,53 +7,25 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
-from html.parser import HTMLParser
+import zlib
 
 import pytest
 
 from harness import token_id
-from test_report import PLAYBOOK, closed_port, read_report
+from test_report import PLAYBOOK, STATES, cells, closed_port, matrix_states, read_report
 from test_roles import fleet
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+# The background of each cell state in the page's style sheet (blank is the page's white).
+COLOURS = {"stored": (0xd6, 0xf5, 0xdc), "missing": (0xf8, 0xd3, 0xd3), "unexpected": (0xfd, 0xe7, 0xa9),
+           "unknown": (0xe4, 0xe4, 0xe4)}
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None,
     reason="headless Chromium is missing: install Debian's package with `apt-get install -y chromium` "
            "(scripts/test.sh does this when it runs as root)")
-
-
-class Tables(HTMLParser):
-    """Every table of a DOM, keyed by id (or class), as rows of cell texts; and the tags seen."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self.tags, self._key, self._row, self._cell = {}, set(), None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.add(tag)
-        if tag == "table":
-            self._key = attrs.get("id") or "%s:%d" % (attrs.get("class"), len(self.tables))
-            self.tables[self._key] = []
-        elif tag == "tr" and self._key:
-            self._row = []
-            self.tables[self._key].append(self._row)
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "table":
-            self._key = self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
 
 
 def chromium(tmp_path, *args):
@@ -63,10 +35,49 @@ def chromium(tmp_path, *args):
                           text=True, timeout=180, check=True, stdin=subprocess.DEVNULL, cwd=str(tmp_path))
 
 
+def png_pixels(png):
+    """``(width, height, {(r, g, b): count})`` of an 8-bit RGB or RGBA PNG (what Chromium writes)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", data)
+        elif kind == b"IDAT":
+            idat += data
+        pos += 12 + length
+    width, height, depth, colour, _compression, _filter, interlace = header
+    assert depth == 8 and colour in (2, 6) and interlace == 0, header
+    step = 3 if colour == 2 else 4
+    raw, stride, counts = zlib.decompress(idat), width * step, {}
+    previous = bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - step] if x >= step else 0
+            b, c = previous[x], previous[x - step] if x >= step else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 0xff
+            elif kind == 2:
+                line[x] = (line[x] + b) & 0xff
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xff
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+        for x in range(0, stride, step):
+            pixel = tuple(line[x:x + 3])
+            counts[pixel] = counts.get(pixel, 0) + 1
+        previous = line
+    return width, height, counts
+
+
 def test_report_page_renders_in_headless_chromium(sim_factory, run_playbook, new_token, tmp_path):
-    fleet_token, lost = new_token(), new_token()
+    fleet_token, lost, stray = new_token(), new_token(), new_token()
     first, second = sim_factory(), sim_factory()
-    first.control.seed([fleet_token, lost])
+    first.control.seed([fleet_token, lost, stray])
     second.control.seed([fleet_token])
     owner = '<script>document.title="owned"</script>Ops team'
     inventory = fleet([first, second], textile_retries=0,
@@ -79,28 +90,35 @@ def test_report_page_renders_in_headless_chromium(sim_factory, run_playbook, new
     page = (base / "textile-cafe-report.html").resolve()
 
     shot = tmp_path / "report.png"
-    chromium(tmp_path, "--window-size=1280,1400", "--screenshot=%s" % shot, page.as_uri())
-    png = shot.read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", png[16:24])
-    assert (width, height) == (1280, 1400)
-    assert len(png) > 20000  # a rendered page with tables, not a blank image
-
-    dom = Tables()
-    dom.feed(chromium(tmp_path, "--dump-dom", page.as_uri()).stdout)
-    assert "script" not in dom.tags  # the label's markup stayed text
-    summary = dict(dom.tables["summary"])
-    assert summary["Cafes"] == "3" and summary["Reachable"] == "2"
-    assert summary["Tokens stored (all cafes)"] == "3" and summary["Drift"] == "yes"
-    cafes = {row[0]: row for row in dom.tables["cafes"][1:]}
-    assert cafes["cafe1"][1:4] == ["yes", "0.7.8", "2"]
-    assert cafes["cafe2"][1:4] == ["yes", "0.7.8", "1"]
-    assert cafes["cafe3"][1] == "no" and cafes["cafe3"][5] == data["cafes"]["cafe3"]["error"]
-    assert dom.tables["missing"][1] == [token_id(lost), owner, "cafe2"]
-    matrix = {row[0]: row[2:] for row in dom.tables["matrix"][1:]}
-    assert matrix[token_id(fleet_token)] == ["stored", "stored", "?"]
-    assert matrix[token_id(lost)] == ["stored", "missing", "?"]
-    per_cafe = [rows for key, rows in dom.tables.items() if key.startswith("cafe-tokens")]
-    assert [sorted(r[0] for r in rows[1:]) for rows in per_cafe] == [
-        sorted([token_id(fleet_token), token_id(lost)]), [token_id(fleet_token)], ["no tokens"]]
+    chromium(tmp_path, "--window-size=1280,1600", "--screenshot=%s" % shot, page.as_uri())
     shutil.copy(shot, result.run_dir / "report.png")  # kept next to the run for a person to look at
+    width, height, colours = png_pixels(shot.read_bytes())
+    assert (width, height) == (1280, 1600)
+    # every state's colour was painted (the inline style sheet applied under the page's CSP)
+    for state, rgb in COLOURS.items():
+        assert colours.get(rgb, 0) > 500, (state, rgb)
+
+    dumped = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert "<script" not in dumped  # the label's markup stayed text: nothing ran, nothing was added
+    dom = cells(dumped)
+    summary = {row[0][0]: row[1][0] for row in dom["summary"]}
+    assert summary["Cafes"] == "3" and summary["Reachable"] == "2 of 3"
+    assert summary["Tokens stored (all cafes)"] == "4" and summary["Drift"] == "yes: 1 missing, 1 unexpected"
+    assert {row[0][1].pop() for row in dom["legend"][1:]} == STATES
+    assert matrix_states(dom) == {
+        token_id(fleet_token): ["stored", "stored", "unknown"],
+        token_id(lost): ["stored", "missing", "unknown"],
+        token_id(stray): ["unexpected", "blank", "unknown"],
+    }
+    labels = {row[0][0]: row[1][0] for row in dom["matrix"][1:]}
+    assert labels[token_id(lost)] == owner  # the label's markup stayed text
+    cafes = {row[0][0]: [text for text, _classes in row] for row in dom["cafes"][1:]}
+    assert cafes["cafe1"][1:5] == ["yes", "0.7.8", "3", first.url]
+    assert cafes["cafe3"][1:4] == ["no", "", "unknown"] and cafes["cafe3"][5] == data["cafes"]["cafe3"]["error"]
+    assert dom["missing"][1][0][0] == token_id(lost) and dom["missing"][1][2][0] == "cafe2"
+    per_cafe = [rows[1:] for key, rows in dom.items() if key.startswith("cafe-tokens")]
+    assert [[(r[0][0], r[2][0]) for r in rows] for rows in per_cafe[:2]] == [
+        sorted([(token_id(fleet_token), "stored"), (token_id(lost), "stored"), (token_id(stray), "unexpected")]),
+        sorted([(token_id(fleet_token), "stored"), (token_id(lost), "missing")])]
+    assert [r[0] for r in per_cafe[2]] == [("unknown: the cafe could not be read, so its tokens are not known",
+                                            {"unknown"})]

@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import os
+
+import base58
 import pytest
 
 from harness import REPO_ROOT, ids_of, token_id, validates
@@ -131,12 +134,20 @@ def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, r
     assert api_requests(cafe) == []
 
 
-def test_a_malformed_token_fails_without_echoing_it(two_cafes, run_playbook, secrets):
+def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
+        two_cafes, run_playbook, new_token, secrets):
     cafe = two_cafes[0]
     bad = secrets.add("NotAToken0OIl" * 4)
+    short = secrets.add(base58.b58encode(os.urandom(42) + b"\x01").decode())  # 43 bytes
     result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=[bad]))
-    assert "not a Textile Cafe token" in result[ROLE + "Report a malformed token without showing it"]["msg"]
+                          inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad],
+                                          cafe_tokens_absent=[short]))
+    failed = [e for e in result.task_list if e["result"].get("failed")]
+    assert [e["task"] for e in failed] == [ROLE + "Check that the token lists hold Textile Cafe tokens"]
+    message = failed[0]["result"]["msg"]
+    assert "cafe_tokens_present[1]: a token is not base58" in message
+    assert "cafe_tokens_absent[0]: a token must decode to 44 bytes" in message
+    assert result.recap["cafe1"]["failures"] == 1 and result.recap["cafe1"].get("rescued", 0) == 0
     assert api_requests(cafe) == []
 
 
@@ -183,6 +194,43 @@ def test_decommission_by_id_on_every_cafe(two_cafes, run_playbook, new_token):
     again = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
     assert again.changed == 0
+
+
+def test_decommission_never_imports_whatever_the_group_variables_hold(two_cafes, run_playbook, new_token):
+    """The inventory declares tokens the cafes lack, exclusively: a decommission only removes what it is told."""
+    gone, declared, kept = new_token(), new_token(), new_token()
+    for sim in two_cafes:
+        sim.control.seed([gone, kept])
+    inventory = fleet(two_cafes, cafe_tokens_present=[declared], cafe_tokens_exclusive=True,
+                      cafe_tokens_verify_secret=True)
+    result = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
+                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    for sim in two_cafes:
+        assert sim.control.state_ids() == [token_id(kept)]
+        assert [m for m, _p in writes(sim)] == ["DELETE"]
+    for shown in result.host_results(SHOW).values():
+        assert shown["msg"]["created_ids"] == [] and shown["msg"]["removed_ids"] == [token_id(gone)]
+
+
+def test_the_remove_entry_point_ignores_the_declare_variables(two_cafes, run_playbook, new_token):
+    cafe = two_cafes[0]
+    gone, declared, kept = new_token(), new_token(), new_token()
+    cafe.control.seed([gone, kept])
+    playbook = """
+- hosts: textile_cafes
+  gather_facts: false
+  tasks:
+    - name: Remove one client's token
+      ansible.builtin.include_role:
+        name: textileio.textile.cafe_tokens
+        tasks_from: remove
+      vars:
+        cafe_tokens_absent: "{{ departed }}"
+"""
+    inventory = fleet([cafe], cafe_tokens_present=[declared], cafe_tokens_exclusive=True)
+    run_playbook(playbook, inventory=inventory, extra_vars={"departed": [gone]})
+    assert cafe.control.state_ids() == [token_id(kept)]
+    assert [m for m, _p in writes(cafe)] == ["DELETE"]
 
 
 def test_decommission_without_anything_to_remove_fails(two_cafes, run_playbook, new_token):
@@ -277,11 +325,16 @@ def test_verify_secret_replaces_a_token_whose_secret_differs(two_cafes, run_play
     assert validates(cafe, declared) and not validates(cafe, impostor)
 
 
-def test_an_api_url_with_credentials_is_refused_without_showing_them(two_cafes, run_playbook, new_token, secrets):
+@pytest.mark.parametrize("userinfo", ["P4user:{secret}", "P4user:ab@{secret}", "P4user:cd/{secret}",
+                                      "P4user:x:y?{secret}#z"], ids=["plain", "at-sign", "slash", "colon-query"])
+def test_an_api_url_with_credentials_is_refused_without_showing_them(
+        two_cafes, run_playbook, new_token, secrets, userinfo):
     cafe = two_cafes[0]
     password = secrets.add("pin-in-the-url-9876")
+    secrets.add(userinfo.format(secret=password))
     inventory = fleet([cafe], cafe_tokens_present=[new_token()],
-                      cafe_tokens_api_url=cafe.url.replace("//", "//P4user:%s@" % password))
+                      cafe_tokens_api_url=cafe.url.replace("//", "//%s@" % userinfo.format(secret=password)))
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
     assert "must not contain user info" in result[ROLE + "Check that the API URL carries no credentials"]["msg"]
+    assert "P4user" not in result.stdout
     assert api_requests(cafe) == []

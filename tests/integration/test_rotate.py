@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 import stat
 
 import pytest
 
-from harness import REPO_ROOT, ids_of, token_id, validates
+from harness import REPO_ROOT, closed_port, ids_of, token_id, validates
 from test_report import read_report
 from test_roles import fleet, fqcn_playbook
 
@@ -19,12 +18,6 @@ SHOW = "Show the rotation (token ID, removed IDs per cafe, token file)"
 STATS = "Publish the rotation as a statistic for AWX and Automation Platform"
 NOT_CONFIRMED = "Fail when a cafe does not hold the new token"
 ROTATE = fqcn_playbook("rotate")
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rotation(old_ids, token_file, **more):

@@ -24,7 +24,7 @@ SPLIT = GOOD[:20] + " " + GOOD[20:]
 URL_PASSWORD = "S3cret-Url-0042"
 PIN = "S3cret-Pin-0042"
 # Values that are (or could be) secrets: registered with the harness, so any echo fails the run.
-SECRET_INPUTS = [GOOD, SAME_ID_OTHER_SECRET, NOT_BASE58, SHORT, LONG, LIST_ENTRY, SPLIT, PIN]
+SECRET_INPUTS = [GOOD, SAME_ID_OTHER_SECRET, NOT_BASE58, SHORT, LONG, LIST_ENTRY, SPLIT, PIN, URL_PASSWORD]
 
 
 def case(name, expect, module=None, **args):
@@ -69,11 +69,32 @@ CATALOGUE = [
     case("ftp api_url", ["api_url"], api_url="ftp://127.0.0.1:40600", tokens=[GOOD]),
     case("api_url without scheme", ["api_url"], api_url="127.0.0.1:40600", tokens=[GOOD]),
     case("api_url without host", ["api_url"], api_url="http://:40600", tokens=[GOOD]),
+    case("api_url port out of range", ["api_url", "port"], api_url="http://127.0.0.1:99999", tokens=[GOOD]),
+    case("api_url port not a number", ["api_url", "port"], api_url="http://127.0.0.1:abc", tokens=[GOOD]),
+    case("api_url with CR/LF", ["api_url", "control characters"],
+         api_url="http://127.0.0.1:9/x\r\nX-Injected: 1", tokens=[GOOD]),
+    case("api_url with a query", ["api_url", "query"], api_url="http://127.0.0.1:9/?a=1", tokens=[GOOD]),
+    case("api_url with a fragment", ["api_url", "fragment"], api_url="http://127.0.0.1:9/#x", tokens=[GOOD]),
+    case("password with @ in api_url", ["api_url", "user info"],
+         api_url="http://admin:ab@%s@127.0.0.1:9" % URL_PASSWORD, tokens=[GOOD]),
+    case("password with / in api_url", ["api_url"], api_url="http://admin:cd/%s@127.0.0.1:9" % URL_PASSWORD,
+         tokens=[GOOD]),
+    case("api_version with CR/LF", ["api_version"], api_version="v0\r\nX-Injected: 1", tokens=[GOOD]),
+    case("api_version escaping the path", ["api_version"], api_version="../../x", tokens=[GOOD]),
+    case("token given as api_version", ["api_version"], api_version=GOOD, tokens=[GOOD]),
     # timeouts and retries
     case("zero timeout", ["timeout"], timeout=0, tokens=[GOOD]),
     case("negative timeout", ["timeout"], timeout=-5, tokens=[GOOD]),
     case("timeout not a number", ["timeout"], timeout="soon", tokens=[GOOD]),
     case("negative retries", ["retries"], retries=-1, tokens=[GOOD]),
+    case("timeout NaN", ["timeout"], timeout="nan", tokens=[GOOD]),
+    case("timeout infinite", ["timeout"], timeout="inf", tokens=[GOOD]),
+    case("timeout 1e300", ["timeout"], timeout=1e300, tokens=[GOOD]),
+    case("a million retries", ["retries"], retries=1000000, tokens=[GOOD]),
+    case("infinite retries", ["retries"], retries="inf", tokens=[GOOD]),
+    # files
+    case("ca_path missing", ["ca_path"], ca_path="/nonexistent/ca.pem", tokens=[GOOD]),
+    case("client_cert missing", ["client_cert"], client_cert="/nonexistent/cert.pem", tokens=[GOOD]),
     # headers
     case("headers set X-Textile-Opts", ["headers", "X-Textile-Opts"], headers={"X-Textile-Opts": "store=true"},
          tokens=[GOOD]),
@@ -83,6 +104,12 @@ CATALOGUE = [
          headers={"Authorization": "Basic " + PIN}, api_username="P-account", api_password=PIN,
          tokens=[GOOD]),
     case("headers not a mapping", ["headers"], headers=["X-Proxy: 1"], tokens=[GOOD]),
+    case("header value outside latin-1", ["headers[X-Proxy]"], headers={"X-Proxy": "pin-\u2603-" + PIN},
+         tokens=[GOOD]),
+    case("header value with CR/LF", ["headers[X-Proxy]"], headers={"X-Proxy": "a\r\nX-Injected: 1"}, tokens=[GOOD]),
+    case("token as a header name", ["headers"], headers={GOOD: "proxy-value"}, tokens=[GOOD]),
+    case("password outside latin-1", ["api_password"], api_username="P-account", api_password="\u2603" + PIN,
+         tokens=[GOOD]),
 ]
 
 
@@ -109,6 +136,10 @@ def test_catalogue_of_bad_inputs(sim, secrets, run_playbook):
             problems.append("%s: message does not name %s: %s" % (name, missing, secrets.redact(msg)))
         if URL_PASSWORD in msg:
             problems.append("%s: the message shows the password of api_url" % name)
+        if "Traceback" in str(outcome) or msg.startswith(("Internal error", "MODULE FAILURE")):
+            problems.append("%s: a traceback instead of a clean failure" % name)
+        if "\r" in msg or "\n" in msg or "X-Injected" in msg:
+            problems.append("%s: the message carries the injected line" % name)
         if outcome.get("changed"):
             problems.append("%s: reported changed" % name)
     requests = sim.control.requests()

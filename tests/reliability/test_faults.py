@@ -83,7 +83,9 @@ SCENARIOS = [
 
 
 def module_args(action, tokens, api_url, retries, timeout):
-    args = {"api_url": api_url, "retries": retries, "timeout": timeout}
+    # One request at a time, so that the request log reads in the order the module decided (each failed import
+    # followed by its list); test_parallel_imports_under_faults covers requests in flight together.
+    args = {"api_url": api_url, "retries": retries, "timeout": timeout, "concurrency": 1}
     if action == "remove":
         return dict(args, state="absent", tokens=tokens[:1])
     return dict(args, tokens=tokens, exclusive=action == "exclusive")
@@ -161,3 +163,38 @@ def test_fault(case, sim, new_token, run_playbook):
     imported = [r for r in sim.control.requests() if r["method"] == "POST" and r["status"] == 201]
     assert len(imported) == (0 if action == "remove" else len(declared - stored_before)), \
         "a declared token was imported more than once, or not at all"
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_parallel_imports_under_faults_store_each_token_once_and_claim_exactly_their_own(
+        sim, new_token, run_playbook, concurrency):
+    """Imports in flight together (concurrency) meet 503s, dropped connections and answers slower than timeout.
+
+    Whatever the faulty run reports, the two runs together import every token exactly once, each ID is claimed
+    by exactly one run, a run claims only tokens the cafe holds, and nothing undeclared is removed.
+    """
+    tokens = [new_token() for number in range(24)]
+    keep = new_token()
+    sim.control.seed([keep])
+    for fault in (status("POST", 503, LIST, count=3), drop("POST", LIST, count=2),
+                  delay("POST", 1.5, LIST, count=2)):
+        sim.control.add_fault(**fault)
+    task = module_task("declare", {"api_url": sim.url, "tokens": "{{ tokens }}", "concurrency": concurrency,
+                                   "retries": 3, "timeout": 0.5}, ignore_errors=True)
+
+    first = run_playbook(playbook([task]), extra_vars={"tokens": tokens}, env=FAST)["declare"]
+    after_first = sim.control.state_ids()
+    sim.control.clear_faults()
+    second = run_playbook(playbook([task]), extra_vars={"tokens": tokens}, env=FAST)["declare"]
+
+    assert not second.get("failed"), second.get("msg")
+    everything = sorted(token_id(t) for t in tokens + [keep])
+    assert sim.control.state_ids() == everything == second["ids"]
+    assert set(first["created_ids"]) <= set(after_first)
+    assert not set(first["created_ids"]) & set(second["created_ids"])
+    assert sorted(first["created_ids"] + second["created_ids"]) == sorted(token_id(t) for t in tokens)
+    requests = sim.control.requests()
+    assert len([r for r in requests if r["method"] == "POST" and r["status"] == 201]) == len(tokens)
+    assert count(requests, "DELETE") == 0
+    if first.get("failed"):
+        assert all(created in first["msg"] for created in first["created_ids"])

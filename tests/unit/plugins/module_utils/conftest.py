@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for the client tests: the go-textile simulator, a raw loopback HTTP server, a test CA."""
+"""Fixtures for the client tests: a raw loopback HTTP server and a test CA (the simulator is tests/unit/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,8 @@ import ipaddress
 import socket
 import ssl
 import threading
-import types
 
 import pytest
-
-
-@pytest.fixture
-def sim():
-    """The go-textile simulator in process, on a free loopback port (bcrypt cost 4 to keep tests fast)."""
-    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
-    with textile_sim.SimServer(bcrypt_cost=4) as server:
-        yield types.SimpleNamespace(server=server, url=server.url, control=textile_sim.SimControl(server.url))
 
 
 Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
@@ -28,7 +19,9 @@ Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
 class RawServer:
     """A loopback HTTP/1.1 server that records each raw request and sends a canned answer.
 
-    ``answer`` is the raw response (bytes), or None to never answer and wait for the client to hang up.
+    ``answer`` is the raw response (bytes), None to never answer and wait for the client to hang up, or a
+    callable ``answer(conn, stopping)`` that writes whatever it likes to the connection (``stopping`` is an
+    Event set when the server stops).
     With an ``ssl.SSLContext`` it serves https. ``requests`` holds a ``Request`` for each request;
     ``hung_up`` is set when a client closed a connection that was never answered.
     """
@@ -38,6 +31,7 @@ class RawServer:
         self.context = context
         self.requests = []
         self.hung_up = threading.Event()
+        self.stopping = threading.Event()
         self.listener = socket.create_server(('127.0.0.1', 0))
         self.port = self.listener.getsockname()[1]
         self.url = f'{"https" if context else "http"}://127.0.0.1:{self.port}'
@@ -74,6 +68,8 @@ class RawServer:
             self.requests.append(Request(lines[0], headers, body))
             if self.answer is None:
                 self._wait_for_hang_up(conn)
+            elif callable(self.answer):
+                self.answer(conn, self.stopping)
             else:
                 conn.sendall(self.answer)
         except OSError:
@@ -90,6 +86,7 @@ class RawServer:
         self.hung_up.set()
 
     def stop(self):
+        self.stopping.set()
         try:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         except OSError:
@@ -111,14 +108,6 @@ def raw_server():
     yield make
     for server in servers:
         server.stop()
-
-
-@pytest.fixture
-def closed_port():
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _certificate(subject, issuer_name, issuer_key, public_key, ca, sans=()):

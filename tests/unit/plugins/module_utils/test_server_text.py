@@ -48,7 +48,7 @@ def test_a_token_glued_to_other_base58_text_shows_no_part_of_its_secret(key, bef
 @given(st.integers(min_value=tf.TOKEN_RUN_MIN_CHARS, max_value=tf.TOKEN_MAX_CHARS),
        st.randoms(use_true_random=False))
 def test_a_token_prefix_long_enough_to_be_one_is_redacted(length, rnd):
-    run = ''.join(rnd.choice(tf.ALPHABET) for _ in range(length))
+    run = ''.join(rnd.choice(tf.ALPHABET) for dummy in range(length))
     assert run not in server_words(f'echo: {run}')
 
 

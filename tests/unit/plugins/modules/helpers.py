@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 
 import pytest
 
 from ansible.module_utils import basic
+from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, b58encode, parse_token
@@ -21,7 +24,7 @@ def new_token(first=None, secret=None):
 
 def api_requests(sim, method=None):
     """The go-textile requests the simulator received (control calls excluded), optionally of one method."""
-    return [entry for entry in sim.ctl.requests() if method is None or entry['method'] == method]
+    return [entry for entry in sim.control.requests() if method is None or entry['method'] == method]
 
 
 def assert_no_secret(result, tokens, allowed_key=None):
@@ -36,8 +39,9 @@ def assert_no_secret(result, tokens, allowed_key=None):
                 pass
 
 
-class ModuleExit(Exception):
-    """Raised instead of exit_json/fail_json; ``result`` is the raw result, before no_log masking."""
+class ModuleExit(BaseException):
+    """Raised instead of exit_json/fail_json (like SystemExit, not an Exception, so that no module code catches
+    it); ``result`` is the raw result, before no_log masking."""
 
     def __init__(self, result):
         super().__init__(result)
@@ -63,3 +67,17 @@ def run_main(monkeypatch, main, args):
     with patch_module_args(args), pytest.raises(ModuleExit) as info:
         main()
     return info.value.result
+
+
+def run_entry_point(main, args):
+    """``main()`` as Ansible runs it (real exit_json/fail_json, no_log masking and all).
+
+    Returns the result it printed, parsed, and the printed text itself (to search it for secrets).
+    """
+    out = io.StringIO()
+    if 'inject_invocation' in PASS_VARS:  # ansible-core 2.20+ adds the invocation only when asked to
+        args = dict(args, _ansible_inject_invocation=True)
+    with patch_module_args(args), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main()
+    printed = out.getvalue()
+    return json.loads(printed.strip().splitlines()[-1]), printed

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import importlib
 import os
+import socket
 import sys
+import threading
 import time
 import types
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module, _secrets
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module, _secrets
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, Tokens
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
+from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as info_module
 
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import api_requests, assert_no_secret, new_token
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
+    api_requests, assert_no_secret, new_token, run_entry_point)
 
 
 @pytest.fixture
@@ -38,12 +42,12 @@ class TestDeclare:
         tokens = [new_token() for index in range(5)]
         first = run(tokens=tokens)
         assert first['changed'] is True and not first['failed']
-        assert first['created_ids'] == ids(*tokens) == first['ids'] == sim.ctl.state_ids()
+        assert first['created_ids'] == ids(*tokens) == first['ids'] == sim.control.state_ids()
         assert first['removed_ids'] == [] and first['replaced_ids'] == []
         assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['POST'] * 5
         assert all(r['headers']['X-Textile-Opts'].endswith('store=true') for r in api_requests(sim, 'POST'))
 
-        sim.ctl.clear_requests()
+        sim.control.clear_requests()
         second = run(tokens=list(reversed(tokens)))
         assert second['changed'] is False and second['created_ids'] == []
         assert second['ids'] == ids(*tokens)
@@ -51,14 +55,14 @@ class TestDeclare:
 
     def test_noop_is_one_request_for_many_tokens(self, run, sim):
         tokens = [new_token() for index in range(60)]
-        sim.ctl.seed(tokens)
+        sim.control.seed(tokens)
         result = run(tokens=tokens, verify_secret=True)
         assert result['changed'] is False and result['replaced_ids'] == []
         assert [(r['method'], r['path']) for r in api_requests(sim)] == [('GET', '/api/v0/tokens')]
 
     def test_already_stored_are_not_created(self, run, sim):
         stored, fresh = new_token(), new_token()
-        sim.ctl.seed([stored, new_token()])
+        sim.control.seed([stored, new_token()])
         result = run(tokens=[stored, f'  {fresh} '])
         assert result['created_ids'] == [token_id(fresh)]
         assert len(api_requests(sim)) == 2
@@ -67,39 +71,39 @@ class TestDeclare:
         tokens = [new_token(b'\0' + os.urandom(11)), new_token(b'\x01' + os.urandom(11)),
                   new_token(secret=b'\0' + os.urandom(31))]
         result = run(tokens=tokens)
-        assert result['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+        assert result['created_ids'] == ids(*tokens) == sim.control.state_ids()
         assert all(sim.validate_token(token) for token in tokens)
         assert run(tokens=tokens, verify_secret=True)['changed'] is False
 
     def test_check_mode_predicts_and_writes_nothing(self, run, sim):
         keep, extra = new_token(), new_token()
-        sim.ctl.seed([keep, extra])
+        sim.control.seed([keep, extra])
         tokens = [keep, new_token(), new_token()]
         args = dict(tokens=tokens, exclusive=True)
         predicted = run(_ansible_check_mode=True, _ansible_diff=True, **args)
         assert [r['method'] for r in api_requests(sim)] == ['GET']
-        assert sim.ctl.state_ids() == ids(keep, extra)
-        sim.ctl.clear_requests()
+        assert sim.control.state_ids() == ids(keep, extra)
+        sim.control.clear_requests()
         real = run(_ansible_diff=True, **args)
         for key in ('changed', 'ids', 'created_ids', 'removed_ids', 'replaced_ids', 'diff'):
             assert predicted[key] == real[key], key
-        assert real['removed_ids'] == ids(extra) and real['ids'] == sim.ctl.state_ids()
+        assert real['removed_ids'] == ids(extra) and real['ids'] == sim.control.state_ids()
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET', 'POST', 'POST']
 
     def test_exclusive_with_keep_ids_and_confirming_list(self, run, sim):
         declared, kept, dropped = new_token(), new_token(), new_token()
-        sim.ctl.seed([declared, kept, dropped])
+        sim.control.seed([declared, kept, dropped])
         result = run(tokens=[declared], exclusive=True, keep_ids=[token_id(kept).upper()])
         assert result['removed_ids'] == ids(dropped) and result['changed'] is True
-        assert sim.ctl.state_ids() == result['ids'] == ids(declared, kept)
+        assert sim.control.state_ids() == result['ids'] == ids(declared, kept)
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET']
         assert not any(r['secret_in_path'] for r in api_requests(sim))
 
     def test_exclusive_empty_list_removes_all(self, run, sim):
         tokens = [new_token() for index in range(3)]
-        sim.ctl.seed(tokens)
+        sim.control.seed(tokens)
         result = run(tokens=[], exclusive=True, _ansible_diff=True)
-        assert result['removed_ids'] == ids(*tokens) and result['ids'] == [] == sim.ctl.state_ids()
+        assert result['removed_ids'] == ids(*tokens) and result['ids'] == [] == sim.control.state_ids()
         assert result['diff'] == {'before': '\n'.join(ids(*tokens)), 'after': ''}
 
     def test_empty_list_never_mints(self, run, sim):
@@ -113,7 +117,7 @@ class TestVerifySecret:
         ident = os.urandom(12)
         old, new = new_token(ident), new_token(ident)
         other = new_token()
-        sim.ctl.seed([old, other])
+        sim.control.seed([old, other])
         result = run(tokens=[new, other], verify_secret=True, _ansible_diff=True, tokens_used=[old])
         assert result['replaced_ids'] == [ident.hex()] and result['changed'] is True
         assert result['created_ids'] == [] and result['removed_ids'] == []
@@ -123,30 +127,47 @@ class TestVerifySecret:
 
     def test_without_verify_secret_mismatch_is_ignored(self, run, sim):
         ident = os.urandom(12)
-        sim.ctl.seed([new_token(ident)])
+        sim.control.seed([new_token(ident)])
         assert run(tokens=[new_token(ident)])['changed'] is False
 
     def test_without_bcrypt_uses_validate_and_warns(self, run, sim, monkeypatch):
-        monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+        monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
         ident = os.urandom(12)
         good, old, new = new_token(), new_token(ident), new_token(ident)
-        sim.ctl.seed([good, old])
+        sim.control.seed([good, old])
         result = run(tokens=[good, new, new_token()], verify_secret=True, tokens_used=[old])
         assert result['replaced_ids'] == [ident.hex()]
         assert any("go-textile's log" in warning for warning in result['warnings'])
         methods = [r['method'] for r in api_requests(sim)]
         assert methods == ['GET', 'GET', 'GET', 'DELETE', 'GET', 'POST', 'POST']
 
+    def test_an_old_bcrypt_that_refuses_nul_bytes_never_replaces_a_good_token(self, run, sim, monkeypatch):
+        bcrypt = pytest.importorskip('bcrypt')
+
+        def checkpw(password, hashed):  # bcrypt before 4.0
+            if b'\0' in password:
+                raise ValueError('password may not contain NUL bytes')
+            return bcrypt.checkpw(password, hashed)
+
+        # The module imports bcrypt when it checks a secret; the simulator keeps the real one it imported.
+        monkeypatch.setitem(sys.modules, 'bcrypt', types.SimpleNamespace(checkpw=checkpw))
+        token = new_token(secret=b'\0' + os.urandom(31))
+        sim.control.seed([token])
+        result = run(tokens=[token], verify_secret=True)
+        assert not result['failed'] and result['changed'] is False and result['replaced_ids'] == []
+        assert [r['method'] for r in api_requests(sim)] == ['GET', 'GET']  # the list, then the cafe's check
+        assert any("go-textile's log" in warning for warning in result['warnings'])
+
     def test_replacement_import_failure_says_the_id_is_missing(self, run, sim):
         ident = os.urandom(12)
-        sim.ctl.seed([new_token(ident)])
+        sim.control.seed([new_token(ident)])
         new = new_token(ident)
-        sim.ctl.add_fault(method='POST', path='/api/v0/tokens', action='status', status=500, body='boom')
+        sim.control.add_fault(method='POST', path='/api/v0/tokens', action='status', status=500, body='boom')
         result = run(tokens=[new], verify_secret=True)
         assert result['failed'] and result['replaced_ids'] == []
         assert ident.hex() in result['msg'] and 'now missing' in result['msg'] and 'boom' in result['msg']
-        assert sim.ctl.state_ids() == []
-        sim.ctl.clear_faults()
+        assert sim.control.state_ids() == []
+        sim.control.clear_faults()
         assert run(tokens=[new], verify_secret=True)['created_ids'] == [ident.hex()]
         assert sim.validate_token(new)
 
@@ -154,45 +175,45 @@ class TestVerifySecret:
 class TestAbsent:
     def test_by_token_and_by_id(self, run, sim):
         a, b, c = new_token(), new_token(), new_token()
-        sim.ctl.seed([a, b, c])
+        sim.control.seed([a, b, c])
         result = run(state='absent', tokens=[a, new_token()], ids=[token_id(b).upper(), 'ab' * 12])
         assert result['removed_ids'] == ids(a, b) == sorted(result['removed_ids'])
-        assert result['ids'] == ids(c) == sim.ctl.state_ids()
+        assert result['ids'] == ids(c) == sim.control.state_ids()
         requests = api_requests(sim)
         assert [r['method'] for r in requests] == ['GET', 'DELETE', 'DELETE', 'GET']
         assert not any(r['secret_in_path'] for r in requests)
 
     def test_absent_things_are_no_change(self, run, sim):
-        sim.ctl.seed([new_token()])
+        sim.control.seed([new_token()])
         result = run(state='absent', tokens=[new_token()], ids=[])
         assert result['changed'] is False and result['removed_ids'] == []
         assert len(api_requests(sim)) == 1
 
     def test_removed_id_still_listed_fails(self, run, sim):
         token = new_token()
-        sim.ctl.seed([token])
-        sim.ctl.add_fault(method='DELETE', action='status', status=204)
+        sim.control.seed([token])
+        sim.control.add_fault(method='DELETE', action='status', status=204)
         result = run(state='absent', ids=[token_id(token)])
         assert result['failed'] and result['removed_ids'] == []
         assert token_id(token) in result['msg'] and 'still lists' in result['msg']
 
     def test_check_mode_removal_makes_only_the_list_request(self, run, sim):
         token = new_token()
-        sim.ctl.seed([token])
+        sim.control.seed([token])
         result = run(state='absent', tokens=[token], _ansible_check_mode=True)
         assert result['changed'] is True and result['removed_ids'] == ids(token) and result['ids'] == []
-        assert sim.ctl.state_ids() == ids(token) and len(api_requests(sim)) == 1
+        assert sim.control.state_ids() == ids(token) and len(api_requests(sim)) == 1
 
 
 class TestMint:
     def test_stored_mint_returns_the_token_once(self, run, sim):
         existing = new_token()
-        sim.ctl.seed([existing])
+        sim.control.seed([existing])
         result = run(allowed_key='token', _ansible_diff=True)
         token = result['token']
         assert result['changed'] is True and result['token_id'] == token_id(token)
         assert result['created_ids'] == [result['token_id']]
-        assert result['ids'] == sorted(ids(existing) + [result['token_id']]) == sim.ctl.state_ids()
+        assert result['ids'] == sorted(ids(existing) + [result['token_id']]) == sim.control.state_ids()
         assert sim.validate_token(token)
         assert_no_secret(result, [token], allowed_key='token')
         posts = api_requests(sim, 'POST')
@@ -201,13 +222,13 @@ class TestMint:
     def test_unstored_mint_changes_nothing_and_runs_in_check_mode(self, run, sim):
         result = run(store=False, _ansible_check_mode=True, allowed_key='token')
         assert result['changed'] is False and result['created_ids'] == []
-        assert sim.ctl.state_ids() == [] and not sim.validate_token(result['token'])
+        assert sim.control.state_ids() == [] and not sim.validate_token(result['token'])
         assert api_requests(sim, 'POST')[0]['headers']['X-Textile-Opts'] == 'store=false'
 
     def test_stored_mint_in_check_mode_makes_no_post(self, run, sim):
         result = run(_ansible_check_mode=True)
         assert result['changed'] is True and 'token' not in result and 'token_id' not in result
-        assert [r['method'] for r in api_requests(sim)] == ['GET'] and sim.ctl.state_ids() == []
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] and sim.control.state_ids() == []
 
     def test_minted_token_is_marked_secret_on_core_2_22(self, run, sim, monkeypatch):
         marked = []
@@ -238,12 +259,12 @@ class TestMint:
 
     def test_failed_stored_mint_reports_orphaned_ids(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
-            sim.ctl.seed([new_token()])
+            sim.control.seed([new_token()])
             raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
 
         monkeypatch.setattr(Tokens, 'create', create)
         result = run()
-        assert result['failed'] and result['orphaned_ids'] == sim.ctl.state_ids()
+        assert result['failed'] and result['orphaned_ids'] == sim.control.state_ids()
         assert result['orphaned_ids'][0] in result['msg'] and 'ids' in result['msg']
         assert len(api_requests(sim, 'GET')) == 2
 
@@ -254,7 +275,7 @@ class TestImportFailures:
         real_create = Tokens.create
 
         def create(self, token=None, store=True):
-            sim.ctl.seed([token])  # another play stores it first
+            sim.control.seed([token])  # another play stores it first
             return real_create(self, token, store)
 
         monkeypatch.setattr(Tokens, 'create', create)
@@ -263,14 +284,14 @@ class TestImportFailures:
         assert [r['status'] for r in api_requests(sim)] == [200, 400, 200]
 
     def test_400_with_id_absent_fails_quoting_the_server(self, run, sim):
-        sim.ctl.add_fault(method='POST', action='status', status=400, body='invalid token format')
+        sim.control.add_fault(method='POST', action='status', status=400, body='invalid token format')
         result = run(tokens=[new_token()], retries=3)
         assert result['failed'] and 'invalid token format' in result['msg'] and 'tokens[0]' in result['msg']
         assert len(api_requests(sim, 'POST')) == 1
 
     def test_sent_failure_with_token_stored_counts_as_imported(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
-            sim.ctl.seed([token])
+            sim.control.seed([token])
             raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
 
         monkeypatch.setattr(Tokens, 'create', create)
@@ -281,25 +302,29 @@ class TestImportFailures:
     def test_sent_failure_with_token_absent_is_retried_within_budget(self, run, sim, monkeypatch):
         slept = []
         monkeypatch.setattr(time, 'sleep', slept.append)
-        sim.ctl.add_fault(method='POST', action='status', status=503, count=2)
+        sim.control.add_fault(method='POST', action='status', status=503, count=2)
         token = new_token()
         result = run(tokens=[token], retries=2)
         assert not result['failed'] and result['created_ids'] == ids(token)
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'POST', 'GET', 'POST', 'GET', 'POST']
         assert slept == [0.5, 1.0]
 
-    def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim):
+    @pytest.mark.parametrize('concurrency', [1, 4])
+    def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim, concurrency):
         tokens = sorted((new_token() for index in range(3)), key=token_id)
         stale = new_token()
-        sim.ctl.seed([stale])
-        sim.ctl.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
-        result = run(tokens=tokens, exclusive=True)
+        sim.control.seed([stale])
+        sim.control.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
+        result = run(tokens=tokens, exclusive=True, concurrency=concurrency)
         assert result['failed'] and result['removed_ids'] == ids(stale)
-        assert result['created_ids'] == []
+        # One at a time, the first failure stops the rest; in parallel, the imports in flight end first.
+        assert result['created_ids'] == sim.control.state_ids()
+        assert len(result['created_ids']) == (0 if concurrency == 1 else 2)
+        assert all(created in result['msg'] for created in result['created_ids'])
         assert ids(stale)[0] in result['msg'] and 'disk full' in result['msg']
-        sim.ctl.clear_faults()
+        sim.control.clear_faults()
         again = run(tokens=tokens, exclusive=True)
-        assert again['created_ids'] == ids(*tokens) == sim.ctl.state_ids()
+        assert sorted(again['created_ids'] + result['created_ids']) == ids(*tokens) == sim.control.state_ids()
 
     def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
         tokens = sorted((new_token() for index in range(2)), key=token_id)
@@ -309,7 +334,7 @@ class TestImportFailures:
         def create(self, token=None, store=True):
             calls.append(token)
             if len(calls) == 2:
-                sim.ctl.add_fault(method='GET', action='status', status=500, body='db locked')
+                sim.control.add_fault(method='GET', action='status', status=500, body='db locked')
                 raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
             return real_create(self, token, store)
 
@@ -359,27 +384,19 @@ class TestInputAndConnection:
         result = run(api_url=f'{sim.url}/proxy', tokens=[])
         assert result['failed'] and '40600' in result['msg'] and 'not answer like a go-textile node' in result['msg']
 
-    def test_unreachable_daemon(self, run_module):
-        import socket
-        with socket.socket() as sock:
-            sock.bind(('127.0.0.1', 0))
-            port = sock.getsockname()[1]
-        result = run_module(module, dict(api_url=f'http://127.0.0.1:{port}', retries=0, tokens=[]))
+    def test_unreachable_daemon(self, run_module, closed_port):
+        result = run_module(module, dict(api_url=f'http://127.0.0.1:{closed_port}', retries=0, tokens=[]))
         assert result['failed'] and 'Connection refused' in result['msg']
         assert 'default' not in result['msg'] and '40600' not in result['msg']  # api_url was set
         assert result['created_ids'] == []
 
-    def test_unreachable_default_url_says_the_default_was_used(self, run_module, monkeypatch):
-        import socket
-        from ansible_collections.textileio.textile.plugins.module_utils import _module
-        with socket.socket() as sock:
-            sock.bind(('127.0.0.1', 0))
-            port = sock.getsockname()[1]
-        monkeypatch.setattr(_module, 'DEFAULT_API_URL', f'http://127.0.0.1:{port}')
+    def test_unreachable_default_url_says_the_default_was_used(self, run_module, monkeypatch, closed_port):
+        from ansible_collections.textileio.textile.plugins.module_utils import _textile_module
+        monkeypatch.setattr(_textile_module, 'DEFAULT_API_URL', f'http://127.0.0.1:{closed_port}')
         monkeypatch.delenv('TEXTILE_API_URL', raising=False)
         result = run_module(module, dict(retries=0, tokens=[]))
         assert result['failed'] and 'Connection refused' in result['msg']
-        assert f'api_url was not set, so the default http://127.0.0.1:{port} was used' in result['msg']
+        assert f'api_url was not set, so the default http://127.0.0.1:{closed_port} was used' in result['msg']
 
     @pytest.mark.parametrize('args', [dict(api_url='http://u:p@127.0.0.1:1'), dict(state='gone'), dict(nope=1)],
                              ids=['connection-option', 'argument-spec', 'unknown-option'])
@@ -392,15 +409,14 @@ class TestInputAndConnection:
         monkeypatch.setenv('TEXTILE_API_URL', sim.url)
         token = new_token()
         result = run_module(module, dict(tokens=[token]))
-        assert result['created_ids'] == ids(token) == sim.ctl.state_ids()
+        assert result['created_ids'] == ids(token) == sim.control.state_ids()
 
 
 class TestBasicAuth:
     @pytest.fixture
     def auth_sim(self):
-        from ansible_collections.textileio.textile.tests.simulator.textile_sim import SimControl, SimServer
+        from ansible_collections.textileio.textile.tests.simulator.textile_sim import SimServer
         with SimServer(bcrypt_cost=4, username='Paddress', password='pin1234') as server:
-            server.ctl = SimControl(server.url)
             yield server
 
     def test_without_credentials_says_basic_auth(self, run_module, auth_sim):
@@ -414,3 +430,175 @@ class TestBasicAuth:
         result = run_module(module, dict(api_url=auth_sim.url, tokens=[token]))
         assert result['created_ids'] == ids(token)
         assert 'pin1234' not in str(result)
+
+
+class TestFaultsAReviewPlanted:
+    """Each test fails when one fault of the adversarial review is planted back into the module."""
+
+    @pytest.mark.parametrize('main', [module.main, info_module.main], ids=['token', 'info'])
+    def test_tokens_are_no_log_in_both_modules(self, sim, main, monkeypatch):
+        # Not token-shaped, so only the option's own no_log hides it (not the masking of token-shaped values).
+        secret = 'not-a-token-but-still-a-secret-0042'
+        for name in _module.FALLBACK_ENV:
+            monkeypatch.delenv(name, raising=False)
+        result, printed = run_entry_point(main, dict(api_url=sim.url, tokens=[secret]))
+        assert result['failed'] and 'tokens[0]' in result['msg']
+        assert result['invocation']['module_args']['tokens'] == ['VALUE_SPECIFIED_IN_NO_LOG_PARAMETER']
+        assert secret not in printed
+
+    def test_an_import_sends_no_body_and_no_content_type(self, run, sim):
+        run(tokens=[new_token()])
+        post = api_requests(sim, 'POST')[0]
+        names = {name.lower(): value for name, value in post['header_lines']}
+        assert 'content-type' not in names and names['content-length'] == '0'
+        assert post['headers'] == {'X-Textile-Args': '', 'X-Textile-Opts': 'token=<redacted>,store=true'}
+
+    def test_an_unsent_mint_is_not_taken_for_an_orphan(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            raise TextileError('POST /api/v0/tokens: refused', kind='connection', method='POST', sent=False)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run()
+        assert result['failed'] and result['msg'].startswith('Minting a token failed: ')
+        assert 'orphaned_ids' not in result and 'may have reached' not in result['msg']
+        assert [r['method'] for r in api_requests(sim)] == ['GET']  # no second list looking for an orphan
+
+    def test_a_replaced_id_is_not_called_missing_when_a_later_import_fails(self, run, sim):
+        ident = os.urandom(12)
+        sim.control.seed([new_token(ident)])
+        replacement, fresh = new_token(ident), new_token(b'\xff' * 12)  # fresh sorts after, imported last
+        real_create = Tokens.create
+
+        def create(self, token=None, store=True):
+            if token == fresh:
+                sim.control.add_fault(method='GET', action='status', status=500, body='db locked')
+                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            return real_create(self, token, store)
+
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.setattr(Tokens, 'create', create)
+        try:
+            result = run(tokens=[replacement, fresh], verify_secret=True)
+        finally:
+            monkeypatch.undo()
+        assert result['failed'] and result['replaced_ids'] == [ident.hex()]
+        assert 'now missing' not in result['msg'] and f'replaced the secret of {ident.hex()}' in result['msg']
+
+    def test_the_confirming_list_covers_ids_removed_for_a_replacement(self, run, sim):
+        ident = os.urandom(12)
+        sim.control.seed([new_token(ident)])
+        # The cafe answers 204 to the removal without removing anything.
+        sim.control.add_fault(method='DELETE', action='status', status=204, count=1)
+        result = run(tokens=[new_token(ident)], verify_secret=True)
+        assert result['failed'] and 'still lists them' in result['msg'] and ident.hex() in result['msg']
+        assert result['replaced_ids'] == [] and 'POST' not in [r['method'] for r in api_requests(sim)]
+
+    def test_a_mint_over_plain_http_to_a_remote_name_warns(self, run_module, sim, monkeypatch):
+        real = socket.getaddrinfo
+        monkeypatch.setattr(socket, 'getaddrinfo', lambda host, *args, **kwargs: real(
+            '127.0.0.1' if host == 'cafe.example' else host, *args, **kwargs))
+        result = run_module(module, dict(api_url=f'http://cafe.example:{sim.port}', store=False, retries=0))
+        assert not result['failed'] and result['token']
+        assert any('plain http to cafe.example' in warning for warning in result['warnings'])
+
+    @pytest.mark.parametrize('same_secret', [True, False], ids=['same-secret', 'other-secret'])
+    def test_another_writer_storing_a_replaced_id_first(self, run, sim, monkeypatch, same_secret):
+        ident = os.urandom(12)
+        old, declared = new_token(ident), new_token(ident)
+        sim.control.seed([old])
+        real_create = Tokens.create
+
+        def create(self, token=None, store=True):
+            sim.control.seed([declared if same_secret else new_token(ident)])  # stored between removal and import
+            return real_create(self, token, store)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=[declared], verify_secret=True, tokens_used=[old])
+        if same_secret:
+            assert not result['failed'] and result['replaced_ids'] == [ident.hex()]
+        else:
+            assert result['failed'] and 'Another writer stored the token' in result['msg']
+            assert result['replaced_ids'] == [] and 'now missing' not in result['msg']
+
+
+class TestConcurrency:
+    @staticmethod
+    def counting(monkeypatch, target):
+        """Tokens.create, recording the most calls in flight at once and the order calls start in.
+
+        Each call waits (up to 5 s) until ``target`` calls are in flight, so a busy machine cannot hide a
+        missing thread, and a bound that lets more through shows as more."""
+        real_create, ready = Tokens.create, threading.Condition()
+        state = {'now': 0, 'most': 0, 'order': []}
+
+        def create(self, token=None, store=True):
+            with ready:
+                state['now'] += 1
+                state['most'] = max(state['most'], state['now'])
+                state['order'].append(token_id(token))
+                ready.notify_all()
+                ready.wait_for(lambda: state['most'] >= target, timeout=5)
+            try:
+                return real_create(self, token, store)
+            finally:
+                with ready:
+                    state['now'] -= 1
+        monkeypatch.setattr(Tokens, 'create', create)
+        return state
+
+    @pytest.mark.parametrize('concurrency', [1, 3, 16])
+    def test_at_most_concurrency_imports_are_in_flight(self, run, sim, monkeypatch, caplog, concurrency):
+        tokens = [new_token() for index in range(20)]
+        state = self.counting(monkeypatch, min(concurrency, len(tokens)))
+        result = run(tokens=tokens, concurrency=concurrency)
+        assert not result['failed'] and result['created_ids'] == ids(*tokens) == sim.control.state_ids()
+        assert state['most'] == min(concurrency, len(tokens))
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['POST'] * len(tokens)
+        if concurrency == 1:
+            assert state['order'] == ids(*tokens)  # one at a time, in the order of their IDs
+        # Every connection in flight is kept for the next request (urllib3 logs each one it has to drop).
+        assert not [record for record in caplog.records if 'pool is full' in record.getMessage()]
+
+    def test_removals_run_in_parallel_and_one_list_confirms_them(self, run, sim, monkeypatch):
+        real_remove, lock, state = Tokens.remove_id, threading.Lock(), {'now': 0, 'most': 0}
+
+        def remove_id(self, id_hex):
+            with lock:
+                state['now'] += 1
+                state['most'] = max(state['most'], state['now'])
+            try:
+                time.sleep(0.05)
+                return real_remove(self, id_hex)
+            finally:
+                with lock:
+                    state['now'] -= 1
+        monkeypatch.setattr(Tokens, 'remove_id', remove_id)
+        stored = [new_token() for index in range(6)]
+        sim.control.seed(stored)
+        result = run(state='absent', tokens=stored, concurrency=4)
+        assert result['removed_ids'] == ids(*stored) and sim.control.state_ids() == [] and state['most'] == 4
+        assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['DELETE'] * 6 + ['GET']
+
+    @pytest.mark.parametrize('value', [0, 17, -1, 'inf', 1e9])
+    def test_a_concurrency_out_of_range_fails_before_any_request(self, run, sim, value):
+        result = run(tokens=[new_token()], concurrency=value)
+        assert result['failed'] and 'concurrency' in result['msg'] and api_requests(sim) == []
+
+    def test_a_bug_in_a_worker_thread_fails_cleanly_after_the_work_in_flight(self, run, sim, monkeypatch):
+        real_create, others_started = Tokens.create, threading.Semaphore(0)
+
+        def create(self, token=None, store=True):
+            if token_id(token) == first:
+                for other in range(3):  # fail only once the three other imports are in flight
+                    others_started.acquire(timeout=10)
+                raise KeyError(token)  # a bug whose text holds the token
+            others_started.release()
+            time.sleep(0.05)
+            return real_create(self, token, store)
+
+        tokens = [new_token() for index in range(4)]
+        first = ids(*tokens)[0]
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(tokens=tokens, concurrency=4)
+        assert result['failed'] and result['msg'].startswith('Internal error (KeyError)')
+        assert result['created_ids'] == sim.control.state_ids() and len(result['created_ids']) == 3

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _module
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as module
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
@@ -29,7 +30,7 @@ def run(run_module, sim):
 
 def test_reports_ids_count_and_node(run, sim):
     tokens = [new_token() for index in range(4)]
-    sim.ctl.seed(tokens)
+    sim.control.seed(tokens)
     result = run(_ansible_check_mode=True)
     assert result['tokens'] == [{'id': i} for i in sorted(map(token_id, tokens))]
     assert result['count'] == 4 and result['missing_ids'] == [] and result['checked'] == []
@@ -39,7 +40,7 @@ def test_reports_ids_count_and_node(run, sim):
 
 def test_filter_by_ids_and_missing_ids(run, sim):
     a, b = new_token(), new_token()
-    sim.ctl.seed([a, b])
+    sim.control.seed([a, b])
     absent = 'ab' * 12
     result = run(ids=[f' {token_id(a).upper()} ', absent])
     assert result['tokens'] == [{'id': token_id(a)}] and result['count'] == 1
@@ -49,7 +50,7 @@ def test_filter_by_ids_and_missing_ids(run, sim):
 def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
     ident = os.urandom(12)
     good, wrong_secret, unknown = new_token(), new_token(ident), new_token()
-    sim.ctl.seed([good, new_token(ident)])
+    sim.control.seed([good, new_token(ident)])
     result = run(tokens=[unknown, good, wrong_secret, good])
     assert result['checked'] == [
         {'id': token_id(unknown), 'stored': False, 'valid': False},
@@ -61,10 +62,10 @@ def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
 
 
 def test_checked_without_bcrypt_validates_stored_tokens_and_warns(run, sim, monkeypatch):
-    monkeypatch.setattr(_module, 'HAS_BCRYPT', False)
+    monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
     ident = os.urandom(12)
     good, wrong_secret, unknown = new_token(), new_token(ident), new_token()
-    sim.ctl.seed([good, new_token(ident)])
+    sim.control.seed([good, new_token(ident)])
     result = run(tokens=[good, wrong_secret, unknown])
     assert [c['valid'] for c in result['checked']] == [True, False, False]
     assert [r['method'] for r in api_requests(sim)] == ['GET'] * 4
@@ -72,13 +73,13 @@ def test_checked_without_bcrypt_validates_stored_tokens_and_warns(run, sim, monk
 
 
 def test_failed_root_leaves_node_empty(run, sim):
-    sim.ctl.add_fault(method='GET', path='/', action='status', status=500)
+    sim.control.add_fault(method='GET', path='/', action='status', status=500)
     result = run()
     assert not result['failed'] and result['node'] == {}
 
 
 def test_failed_list_fails(run, sim):
-    sim.ctl.add_fault(method='GET', path='/api/v0/tokens', action='status', status=500, body='db error')
+    sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=500, body='db error')
     result = run()
     assert result['failed'] and 'db error' in result['msg'] and 'Listing the tokens failed' in result['msg']
 

@@ -1,0 +1,407 @@
+# Copyright (c) 2026 textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to this collection: it is not part of its public API
+# and may change without notice.
+
+"""TextileModule: the AnsibleModule of every module of the collection.
+
+It owns the connection options (with their environment fallbacks) and their checks before any
+request, what is hidden from output, the plain-http warning, the Textile client of the run,
+and the one failure path: every failure, Ansible's own argument checks included, goes through
+``TextileModule.fail_json``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.textileio.textile.plugins.module_utils._client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    URLLIB3_PROBLEM,
+    TextileAPI,
+    TextileError,
+    Tokens,
+)
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, check_secret
+
+VALIDATE_LOG_WARNING = (
+    'bcrypt is not installed for the Python that runs this module, so token secrets were checked with '
+    "the cafe's validate endpoint, which writes each checked token into go-textile's log "
+    '(<repo>/logs/textile.log) and into any reverse proxy access log. Install bcrypt on that host '
+    '(pip install bcrypt) to check secrets locally.'
+)
+
+DEFAULT_API_URL = 'http://127.0.0.1:40600'
+
+
+def connection_argument_spec():
+    """The connection options every module takes (documented in the textileio.textile.connection fragment)."""
+    return dict(
+        api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['TEXTILE_API_URL'])),
+        api_version=dict(type='str', default='v0'),
+        api_username=dict(type='str', fallback=(env_fallback, ['TEXTILE_USERNAME'])),
+        api_password=dict(type='str', no_log=True, fallback=(env_fallback, ['TEXTILE_PASSWORD'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path'),
+        client_key=dict(type='path', no_log=False),
+        timeout=dict(type='float', default=30.0),
+        retries=dict(type='int', default=3),
+        headers=dict(type='dict', no_log=True),
+    )
+
+
+def is_loopback(host):
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
+MAX_TIMEOUT = 3600
+MAX_RETRIES = 10
+# RFC 9110 field names (tokens); values printable latin-1 (no control characters, so no CR or LF).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HOST_NAME = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?')
+_API_VERSION = re.compile(r'v[0-9]{1,6}')
+FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
+
+
+def _printable_latin1(text):
+    return all(' ' <= char <= '~' or '\xa0' <= char <= '\xff' for char in text)
+
+
+def api_url_problem(value):
+    """What is wrong with an api_url (surrounding whitespace aside), or None. Never contains the URL."""
+    if not isinstance(value, str) or not value.strip():
+        return 'api_url must be an http:// or https:// URL, for example http://127.0.0.1:40600.'
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return 'api_url must not contain whitespace or control characters.'
+    if '@' in text:
+        return 'api_url must not contain user info (user:password@); use api_username and api_password instead.'
+    try:
+        url = urlsplit(text)
+        port = url.port
+    except ValueError:
+        return 'api_url is not a valid URL: check the host, and that the port is a number from 1 to 65535.'
+    if url.scheme not in ('http', 'https') or not url.hostname:
+        return 'api_url must be an http:// or https:// URL with a host, for example http://127.0.0.1:40600.'
+    if '?' in text or '#' in text:
+        return 'api_url must not have a query (?...) or a fragment (#...): give the base URL of the node API.'
+    if port is not None and not 1 <= port <= 65535 or url.netloc.endswith(':'):
+        return 'api_url has a port outside 1 to 65535.'
+    host = url.netloc.rpartition(':')[0] if url.port is not None else url.netloc
+    if host.startswith('['):
+        try:
+            ipaddress.IPv6Address(url.hostname)
+        except ValueError:
+            return 'api_url has an IPv6 address in brackets that is not valid.'
+    elif not _HOST_NAME.fullmatch(host):
+        return 'api_url has a host name with characters a host name cannot have (letters, digits, - and . only).'
+    return None
+
+
+def connection_problem(p):
+    """The first problem of the connection options (parameters after Ansible's checks), or None."""
+    problem = api_url_problem(p['api_url'])
+    if problem:
+        return problem
+    if not _API_VERSION.fullmatch(p['api_version']):
+        return 'api_version must be v followed by digits, for example v0.'
+    for option in ('api_username', 'api_password'):
+        value = p[option]
+        if value is not None and (any(ord(char) > 255 for char in value) or '\r' in value or '\n' in value):
+            return f'{option} must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+    if p['api_username'] is not None and ':' in p['api_username']:
+        return 'api_username must not contain ":" (HTTP Basic Auth separates the user and the password with it).'
+    if not (math.isfinite(p['timeout']) and 0 < p['timeout'] <= MAX_TIMEOUT):
+        return f'timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}.'
+    if not 0 <= p['retries'] <= MAX_RETRIES:
+        return f'retries must be from 0 to {MAX_RETRIES}.'
+    for name, value in (p['headers'] or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            return 'headers has a name that is not a valid HTTP header name (letters, digits and -).'
+        lowered = name.lower()
+        if lowered.startswith('x-textile-') or lowered == 'authorization' and p['api_username'] is not None:
+            return (f'headers may not set {name}: the module sends X-Textile-Args and X-Textile-Opts itself, and '
+                    'Authorization when api_username is set.')
+        if lowered in FRAMING_HEADERS:
+            return f'headers may not set {name}: the client sets it itself.'
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _printable_latin1(str(value)):
+            return f'headers[{name}] must be a string of printable latin-1 characters (no line breaks).'
+    for option in ('ca_path', 'client_cert', 'client_key'):
+        path = p[option]
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            return f'{option}: there is no readable file at {path}.'
+    if p['client_key'] is not None and p['client_cert'] is None:
+        return 'client_key needs client_cert.'
+    return None
+
+
+def is_infinite(value):
+    """Whether a raw parameter value is a number (or the text of one) that is infinite."""
+    try:
+        return not isinstance(value, bool) and isinstance(value, (str, float)) and math.isinf(float(value))
+    except (ValueError, OverflowError):
+        return False
+
+
+def nul_in(value, where=''):
+    """Where the first NUL character of a parameter value is (``ids[2]``, ``headers[X-Name]``), or None."""
+    if isinstance(value, str):
+        return where if '\0' in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = nul_in(key, where) or nul_in(item, f'{where}[{key!r}]' if where else str(key))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = nul_in(item, f'{where}[{index}]')
+            if found:
+                return found
+    return None
+
+
+def strings_in(value, keys=True):
+    """Every string in a parameter value (nested lists and dicts, and the dicts' keys unless ``keys`` is false)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items()
+                for text in (strings_in(key) if keys else []) + strings_in(item, keys)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in strings_in(item, keys)]
+    return []
+
+
+def leaf_texts(value):
+    """The text of every leaf of a result (strings, and numbers as Ansible compares them) and of every key."""
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in leaf_texts(key) + leaf_texts(item)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [text for item in value for text in leaf_texts(item)]
+    if isinstance(value, bytes):
+        return [value.decode('utf-8', 'surrogateescape')]
+    return [value if isinstance(value, str) else str(value)]
+
+
+def keys_in(value):
+    """Every mapping key in a parameter value, at any depth."""
+    if isinstance(value, dict):
+        return [key for name, item in value.items() for key in [name] + keys_in(item)]
+    if isinstance(value, (list, tuple)):
+        return [key for item in value for key in keys_in(item)]
+    return []
+
+
+def mask_keys(value):
+    """``value`` with every token-shaped run in a mapping key (at any depth) replaced by ``********``."""
+    if isinstance(value, dict):
+        return {TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_keys(item) for item in value]
+    return value
+
+
+def token_runs(value):
+    """Every base58 run long enough to be a token in a parameter value."""
+    return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
+
+
+class ModuleFailure(Exception):
+    """Raised by a module's work to fail it: ``run()`` turns it into the one failure (``fail_json``).
+
+    ``msg`` says what failed, ``error`` (a TextileError) why, ``result`` holds further return values.
+    """
+
+    def __init__(self, msg, error=None, **result):
+        super().__init__(msg)
+        self.msg, self.error, self.result = msg, error, result
+
+
+class TextileModule(AnsibleModule):
+    """An AnsibleModule with the connection options, checked before any request, a Textile client, and the one
+    failure path of the collection (``fail_json``)."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec or {})
+        super().__init__(argument_spec=spec, **kwargs)
+        self._refuse_token_keys()
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if URLLIB3_PROBLEM:
+            self.fail_json(msg=URLLIB3_PROBLEM)
+        p = self.params
+        problem = connection_problem(p)
+        if problem:
+            self.fail_json(msg=problem)
+        self._warned_plain_http = False
+        self._warned_validate = False
+        credentials = p['api_username'] is not None or p['api_password'] is not None or \
+            any(name.lower() == 'authorization' for name in p['headers'] or {})
+        if credentials or p.get('tokens'):
+            self.warn_plain_http()
+        self.api = TextileAPI(
+            api_url=p['api_url'].strip(), api_version=p['api_version'], username=p['api_username'],
+            password=p['api_password'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
+            client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
+            retries=p['retries'], headers=p['headers'])
+        self.tokens = Tokens(self.api)
+
+    def _load_params(self):
+        super()._load_params()
+        # Before Ansible checks anything (and may fail echoing the arguments): hide every value that could be a
+        # token, wherever it was given, the values of no_log options, and any api_url that carries user info.
+        given = dict(self.params, **{name: os.environ.get(name) for name in FALLBACK_ENV})
+        self.no_log_values.update(token_runs(given))
+        for name, spec in self.argument_spec.items():
+            if spec.get('no_log'):
+                for key in [name] + list(spec.get('aliases', ())):
+                    self.no_log_values.update(text for text in strings_in(self.params.get(key), keys=False) if text)
+        for url in (self.params.get('api_url'), os.environ.get('TEXTILE_API_URL')):
+            if isinstance(url, str) and '@' in url and len(url.strip()) >= 8:
+                self.no_log_values.update({url, url.strip()})
+        # Whether api_url came from the task or the environment, or is the default (for the hints of failures).
+        self.api_url_given = self.params.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
+        self._refuse_token_keys()
+        # ansible-core's int check raises OverflowError (a traceback) for an infinite value: refuse it first.
+        for name in sorted(self.argument_spec):
+            if self.argument_spec[name].get('type') == 'int' and is_infinite(self.params.get(name)):
+                self.fail_json(msg=f'{name} must be a whole number.')
+
+    def _refuse_token_keys(self):
+        """Ansible never hides dict keys: refuse a key that could be a token (a header name, or the key of a
+        mapping given where none belongs), masked in the arguments the failure echoes. Run on the raw arguments
+        and again after Ansible's checks, which turn a string such as ``name=value`` into a dict."""
+        keyed = sorted(name for name, value in self.params.items() if token_runs(keys_in(value)))
+        if keyed:
+            self.params.update({name: mask_keys(self.params[name]) for name in keyed})
+            canonical = {alias: name for name, spec in self.argument_spec.items() for alias in spec.get('aliases', ())}
+            self.fail_json(msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
+                               'token: a secret belongs in a value, which is hidden, never in a key.')
+
+    def _log_invocation(self):
+        # Ansible logs the arguments (to syslog) right after its own checks, and a NUL character makes that fail
+        # with a message that names no option: refuse it first, saying where it is.
+        where = nul_in({name: self.params.get(name) for name in self.argument_spec})
+        if where:
+            self.fail_json(msg=f'{where} contains a NUL character.')
+        super()._log_invocation()
+
+    def warn_plain_http(self):
+        """Warn once when credentials or tokens travel over plain http to a host that is not loopback."""
+        url = urlsplit(self.params['api_url'].strip())
+        if url.scheme == 'http' and not is_loopback(url.hostname) and not self._warned_plain_http:
+            self._warned_plain_http = True
+            self.warn(f'api_url uses plain http to {url.hostname}, which is not a loopback address: '
+                      'credentials and tokens cross the network unencrypted. Use https (for example '
+                      'behind a TLS reverse proxy) or run the module on the cafe host.')
+
+    def secret_matches(self, token, bcrypt_hash):
+        """Whether a DeclaredToken's secret is the stored one: bcrypt locally, else the validate endpoint."""
+        matches = check_secret(token.secret, bcrypt_hash)
+        if matches is None:
+            if not self._warned_validate:
+                self._warned_validate = True
+                self.warn(VALIDATE_LOG_WARNING)
+            matches = self.tokens.validate(token.text)
+        return matches
+
+    # The one failure path
+
+    def progress(self):
+        """Result values every failure carries (a module that writes returns the work done so far)."""
+        return {}
+
+    def done_note(self):
+        """A sentence naming the work done before a failure, or ''."""
+        return ''
+
+    def fail_json(self, msg, error=None, **result):
+        """Fail: ``msg`` (with the cause when ``error``, a TextileError, is given), then the work already done.
+
+        Every failure of the collection's modules comes here, Ansible's own argument checks included.
+        """
+        if error is not None:
+            msg = self.explain(error, msg)
+            result.setdefault('error', {'method': error.method, 'path': error.path, 'status': error.status,
+                                        'kind': error.kind, 'exception': error.exc_class})
+        note = self.done_note()
+        result = dict(self.progress(), **result, msg=f'{msg} {note}' if note else msg)
+        self._keep_no_log_values_shown(result)
+        super().fail_json(**result)
+
+    def exit_json(self, **result):
+        self._keep_no_log_values_shown(result)
+        super().exit_json(**result)
+
+    def warn(self, warning, *args, **kwargs):
+        self._warnings_given = getattr(self, '_warnings_given', []) + [str(warning)]
+        super().warn(warning, *args, **kwargs)
+
+    def _keep_no_log_values_shown(self, result):
+        """Keep only the no_log values that occur in what Ansible is about to return.
+
+        Ansible searches every string it returns for every no_log value (a thousand declared tokens against a
+        thousand IDs is a million searches); a value that occurs nowhere masks nothing, so dropping it changes
+        no output. What is searched: the result, the warnings, and the arguments when Ansible adds them as the
+        invocation (always before ansible-core 2.20; from 2.20 only when inject_invocation is set).
+        """
+        invocation = self.params if getattr(self, '_inject_invocation', True) else None
+        shown = '\0'.join(leaf_texts([result, invocation, getattr(self, '_warnings_given', [])]))
+        self.no_log_values = {value for value in self.no_log_values
+                              if not isinstance(value, str) or '\0' in value or value in shown}
+
+    def explain(self, err, context=None):
+        """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""
+        text = f'{context}: {err}' if context else str(err)
+        if err.kind == 'not_found' and str(err.path or '').rstrip('/').endswith('tokens'):
+            text = f'{text} {self._diagnose_404()}'
+        elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
+            text = (f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
+                    'TEXTILE_API_URL) when the API listens elsewhere.')
+        return text
+
+    def run(self, work):
+        """Exit with the result of ``work()``. A ModuleFailure it raises fails as it says, a TextileError with its
+        cause, and anything else with its class only (its text might hold a value that must not be shown)."""
+        try:
+            result = work()
+        except ModuleFailure as failure:
+            self.fail_json(failure.msg, error=failure.error, **failure.result)
+        except TextileError as err:
+            self.fail_json('The request failed', error=err)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.fail_json(f'Internal error ({type(exc).__name__}): this is a bug of textileio.textile; please '
+                           'report it with the task that caused it (its arguments are not shown here).')
+        self.exit_json(**result)
+
+    def _diagnose_404(self):
+        try:
+            info = self.api.node_info()
+        except TextileError:
+            info = {}
+        if info.get('node_version'):
+            return (f"{self.params['api_url']} is a go-textile node API, version {info['node_version']} "
+                    f"(API {info.get('cafe_version', 'unknown')}), but it has no tokens API under "
+                    f"/api/{self.params['api_version']}: check api_version; the tokens API needs go-textile "
+                    '0.1.10 or later.')
+        return (f"{self.params['api_url']} does not answer like a go-textile node API (GET / gave no node_version): "
+                'check the port; the node API listens on 40600, not the cafe API port 40601 or the gateway port 5050.')

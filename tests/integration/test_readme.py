@@ -1,0 +1,308 @@
+# Copyright (c) textileio.textile contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every YAML and shell block of the README, run as written against simulated cafes.
+
+The README's inventory and playbooks are used verbatim. The test adds only what a README cannot know: a
+vault (``group_vars/textile_cafes/vault.yml`` beside the inventory, encrypted with a password the test knows,
+given with ``--vault-password-file`` where a person types it at ``--ask-vault-pass``) and a second inventory
+source saying where the simulated cafes listen (the README's cafes run the modules on themselves, against
+127.0.0.1:40600). Shell commands that cannot run here (Galaxy, a container build and push) are checked as far
+as they can be, and ``SHELL_COMMANDS`` says why for each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from harness import REPO_ROOT, ids_of, token_id
+from test_roles import SHOW, writes
+
+README = REPO_ROOT / "README.md"
+ROLE_READMES = sorted((REPO_ROOT / "roles").glob("*/README.md"))
+BIN = Path(sys.executable).parent
+MOBILE_APP_ID = "a7d0589658d9f2a58c647400"  # the README's client "we do not manage", labelled "mobile app"
+DEPARTED_ID = "0f1e2d3c4b5a69788796a5b4"  # the README's client that left
+ACCOUNT = "P4readmeTestAccountAddress"
+
+# Every command line of the README's shell blocks, and which test runs or checks it.
+SHELL_COMMANDS = {
+    "scripts/test.sh": "test_the_test_command_lists_the_stages_the_readme_names: running every check from "
+                       "inside the suite would run the suite itself, so only its stage list is checked",
+    "scripts/demo.sh": "tests/integration/test_playbooks_demo.py runs it from a fresh clone",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.provision":
+        "test_the_three_jobs_as_shipped",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
+    "-e '{\"cafe_tokens_absent_ids\": [\"0f1e2d3c4b5a69788796a5b4\"]}'": "test_the_three_jobs_as_shipped",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
+    "-e textile_remove_all_tokens=true -e textile_cafe_hosts=cafe-us-1": "test_the_three_jobs_as_shipped",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.report": "test_the_three_jobs_as_shipped",
+    "ansible-galaxy collection install textileio.textile": "test_install_commands: Galaxy cannot be reached "
+                                                           "here; the name is checked against galaxy.yml",
+    "ansible-galaxy collection build": "test_install_commands",
+    "ansible-galaxy collection install textileio-textile-1.0.0.tar.gz": "test_install_commands",
+    "pip install ansible-builder": "test_execution_environment: the test needs ansible-builder installed "
+                                   "(the main line's requirements bring it); no package is installed by a test",
+    "ansible-builder build -t registry.example.org/textile-ee:1.0.0":
+        "test_execution_environment: ansible-builder create validates the file and writes the build context; "
+        "the build itself needs a container runtime and the base image from quay.io",
+    "podman push registry.example.org/textile-ee:1.0.0": "test_execution_environment: no registry here; the "
+                                                         "pushed tag is checked to be the one built",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate "
+    "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
+    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'":
+        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate -e textile_rotate_retire=false "
+    "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
+    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'":
+        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written",
+}
+
+
+def code_blocks(path, *languages):
+    """The fenced code blocks of a Markdown file whose language is one of ``languages``, in order."""
+    found = re.findall(r"^```([a-z]*)\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
+    return [text for language, text in found if language in languages]
+
+
+def yaml_block(start):
+    """The README's YAML block that starts with ``start``."""
+    (block,) = [b for b in code_blocks(README, "yaml") if b.startswith(start)]
+    return block
+
+
+def shell_commands(path):
+    """Every command line of the shell blocks of ``path``, without comments."""
+    lines = []
+    for block in code_blocks(path, "bash", "sh", "shell", "console"):
+        for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():  # a line ending in \ goes on on the next one
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+@pytest.fixture
+def site(tmp_path, sim_factory, secrets, new_token):
+    """A directory as the README lays it out, with two simulated cafes behind Basic Auth.
+
+    ``inventory.yml`` is the README's; ``group_vars/textile_cafes/vault.yml`` holds the ``vault_*`` variables,
+    encrypted; ``test-connections.yml`` points each cafe host at its simulator.
+    """
+    base = tmp_path / "site"
+    (base / "group_vars" / "textile_cafes").mkdir(parents=True)
+    pin = secrets.add("readme-daemon-pin-%s" % token_id(new_token())[:8])
+    cafes = {"cafe-eu-1": sim_factory(username=ACCOUNT, password=pin),
+             "cafe-us-1": sim_factory(username=ACCOUNT, password=pin)}
+    tokens = SimpleNamespace(fleet=[new_token(), new_token()], retired=[new_token()], departed=new_token(),
+                             mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
+                             client_gone=new_token(id_bytes=bytes.fromhex(DEPARTED_ID)))
+    inventory = base / "inventory.yml"
+    inventory.write_text(yaml_block("# inventory.yml"), encoding="utf-8")
+    password_file = base / "vault-password"
+    password_file.write_text(secrets.add("readme-vault-password-%s" % token_id(new_token())[:8]), encoding="utf-8")
+    vault = base / "group_vars" / "textile_cafes" / "vault.yml"
+    vault.write_text(yaml.safe_dump({
+        "vault_textile_account_address": ACCOUNT, "vault_textile_pin": pin,
+        "vault_textile_fleet_tokens": tokens.fleet, "vault_textile_retired_tokens": tokens.retired,
+        "vault_departed_token": tokens.departed}), encoding="utf-8")
+    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
+                   check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
+    connections = base / "test-connections.yml"
+    connections.write_text(yaml.safe_dump({"all": {"children": {"textile_cafes": {"hosts": {
+        name: {"textile_api_url": sim.url, "ansible_connection": "local"} for name, sim in cafes.items()}}}}}),
+        encoding="utf-8")
+    return SimpleNamespace(base=base, inventory=inventory, cafes=cafes, tokens=tokens,
+                           connections=["-i", str(connections)],
+                           vault=["--vault-password-file", str(password_file)],
+                           args=["-i", str(connections), "--vault-password-file", str(password_file)])
+
+
+def run_shell_line(run_playbook, site, line, expect_rc=0):
+    """Run one of the README's ansible-playbook lines: its inventory, playbook and -e as written."""
+    argv = shlex.split(line)
+    assert argv[0] == "ansible-playbook"
+    inventory, playbook, extra, rest = None, None, list(site.connections), argv[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg == "-i":
+            inventory = site.base / rest.pop(0)
+        elif arg == "-e":
+            extra += ["-e", rest.pop(0)]
+        elif arg == "--ask-vault-pass":
+            extra += site.vault  # the password a person types, from a file (no terminal here)
+        elif not arg.startswith("-") and playbook is None:
+            playbook = arg
+        else:
+            raise AssertionError("the README's command has an argument this test does not know: %r" % arg)
+    return run_playbook(playbook, inventory=inventory, args=extra, expect_rc=expect_rc)
+
+
+def state(site):
+    return {name: sim.control.state_ids() for name, sim in site.cafes.items()}
+
+
+def seed_all(site, tokens):
+    for sim in site.cafes.values():
+        sim.control.seed(tokens)
+
+
+def test_every_yaml_and_json_block_parses():
+    blocks = code_blocks(README, "yaml")
+    assert len(blocks) >= 4
+    for block in blocks:
+        assert yaml.safe_load(block), block[:80]
+    for path in ROLE_READMES:
+        for block in code_blocks(path, "yaml"):
+            assert yaml.safe_load(block), (path, block[:80])
+        for block in code_blocks(path, "json"):
+            json.loads(block)
+
+
+def test_every_shell_command_of_the_readmes_is_run_or_checked():
+    commands = shell_commands(README)
+    assert sorted(set(commands)) == sorted(SHELL_COMMANDS), "add a check for each new README command"
+    for path in ROLE_READMES:
+        assert shell_commands(path) == [], "%s: a shell command no test runs" % path
+
+
+def test_the_module_defaults_example_uses_each_hosts_api_url(site, run_playbook):
+    """The README's first play: the per-host textile_api_url reaches the modules through module_defaults."""
+    stray = site.tokens.departed
+    seed_all(site, [site.tokens.mobile, stray])
+    result = run_playbook(yaml_block("- name: Tokens of one cafe"), inventory=site.inventory, args=site.args)
+    expected = ids_of(site.tokens.fleet + [site.tokens.mobile])
+    assert state(site) == {"cafe-eu-1": expected, "cafe-us-1": expected}
+    for host, shown in result.host_results("Show what changed (IDs only)").items():
+        assert shown["msg"] == "created %s, removed %s" % (ids_of(site.tokens.fleet), [token_id(stray)]), host
+
+
+def test_the_three_jobs_as_shipped(site, run_playbook):
+    provision, by_id, retire, report = [line for line in SHELL_COMMANDS if line.startswith("ansible-playbook")
+                                        and "textileio.textile.rotate" not in line]
+    # A client left before the fleet's tokens went in: the decommission removes its ID and imports nothing,
+    # although the inventory's group variables declare the fleet's tokens.
+    seed_all(site, [site.tokens.client_gone])
+    result = run_shell_line(run_playbook, site, by_id)
+    assert state(site) == {"cafe-eu-1": [], "cafe-us-1": []}
+    for sim in site.cafes.values():
+        assert [method for method, _path in writes(sim)] == ["DELETE"]
+    assert {h: r["msg"]["created_ids"] for h, r in result.host_results(SHOW).items()} == {
+        "cafe-eu-1": [], "cafe-us-1": []}
+
+    run_shell_line(run_playbook, site, provision)
+    assert state(site) == {"cafe-eu-1": ids_of(site.tokens.fleet), "cafe-us-1": ids_of(site.tokens.fleet)}
+
+    run_shell_line(run_playbook, site, retire)  # only cafe-us-1
+    assert state(site) == {"cafe-eu-1": ids_of(site.tokens.fleet), "cafe-us-1": []}
+
+    result = run_shell_line(run_playbook, site, report)
+    data = json.loads((result.run_dir / "work" / "textile-cafe-report" / "textile-cafe-report.json").read_text())
+    assert data["summary"]["expected_ids"] == ids_of(site.tokens.fleet)
+    assert data["summary"]["missing"] == {i: ["cafe-us-1"] for i in ids_of(site.tokens.fleet)}
+    assert data["cafes"]["cafe-eu-1"]["ids"] == ids_of(site.tokens.fleet)
+
+
+def test_the_playbooks_to_copy(site, run_playbook, tmp_path):
+    plays = yaml.safe_load(yaml_block("# provision.yml"))
+    files = {}
+    for name, play in zip(("provision.yml", "decommission.yml", "report.yml"), plays):
+        files[name] = tmp_path / name
+        files[name].write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
+
+    # decommission.yml with the README's inventory, which declares the fleet's tokens for the group: zero imports
+    seed_all(site, [site.tokens.client_gone, site.tokens.retired[0]])
+    result = run_playbook(files["decommission.yml"], inventory=site.inventory, args=site.args)
+    assert state(site) == {name: [token_id(site.tokens.retired[0])] for name in site.cafes}
+    for sim in site.cafes.values():
+        assert [method for method, _path in writes(sim)] == ["DELETE"]
+    assert all(r["msg"]["created_ids"] == [] for r in result.host_results(SHOW).values())
+
+    # provision.yml: the fleet's tokens in, the retired ones out
+    run_playbook(files["provision.yml"], inventory=site.inventory, args=site.args)
+    assert state(site) == {name: ids_of(site.tokens.fleet) for name in site.cafes}
+
+    # report.yml: passes while the fleet matches, fails the job once it drifts, with the report written
+    run_playbook(files["report.yml"], inventory=site.inventory, args=site.args)
+    site.cafes["cafe-eu-1"].control.seed([site.tokens.mobile])
+    drifted = run_playbook(files["report.yml"], inventory=site.inventory, args=site.args, expect_rc=2)
+    base = drifted.run_dir / "work" / "textile-cafe-report"
+    data = json.loads((base / "textile-cafe-report.json").read_text(encoding="utf-8"))
+    assert data["summary"]["unexpected"] == {"cafe-eu-1": [MOBILE_APP_ID]}
+    assert "mobile app" in (base / "textile-cafe-report.html").read_text(encoding="utf-8")
+
+
+def test_install_commands(tmp_path):
+    galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
+    # "ansible-galaxy collection install textileio.textile": the name users install from Galaxy is this one
+    assert "%s.%s" % (galaxy["namespace"], galaxy["name"]) == "textileio.textile"
+    # "ansible-galaxy collection build" in a copy of the repository (it writes into the current directory)
+    copy = tmp_path / "textile"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=str(REPO_ROOT), check=True, capture_output=True,
+                             text=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        if (REPO_ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, copy / name)
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build"], cwd=str(copy), check=True,
+                           capture_output=True, text=True)
+    tarball = copy / "textileio-textile-1.0.0.tar.gz"
+    assert galaxy["version"] == "1.0.0" and tarball.is_file(), build.stdout
+    with tarfile.open(tarball) as archive:
+        assert "playbooks/decommission.yml" in archive.getnames()
+    # "ansible-galaxy collection install textileio-textile-1.0.0.tar.gz", and the requirements.yml form
+    for argv in (["textileio-textile-1.0.0.tar.gz"], ["-r", "requirements.yml"]):
+        (copy / "requirements.yml").write_text(
+            "collections: [{name: ./textileio-textile-1.0.0.tar.gz, type: file}]\n", encoding="utf-8")
+        target = tmp_path / ("installed-%d" % len(argv))
+        # without the test run's PYTHONPATH, where the collection is found already (and so not installed)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("ANSIBLE_")}
+        subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", *argv, "-p", str(target)],
+                       cwd=str(copy), check=True, capture_output=True, text=True, env=env)
+        manifest = json.loads((target / "ansible_collections/textileio/textile/MANIFEST.json").read_text())
+        assert manifest["collection_info"]["version"] == "1.0.0"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ansible_builder") is None,
+                    reason="ansible-builder is not installed (the main line has it; `pip install ansible-builder`)")
+def test_execution_environment(tmp_path):
+    block = yaml_block("version: 3")
+    definition = yaml.safe_load(block)
+    assert definition["dependencies"]["galaxy"]["collections"] == [{"name": "textileio.textile"}]
+    (tmp_path / "execution-environment.yml").write_text(block, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ansible_builder", "create", "-f", "execution-environment.yml",
+                    "-c", "context"], cwd=str(tmp_path), check=True, capture_output=True, text=True)
+    containerfile = next(p for p in (tmp_path / "context").iterdir() if p.name in ("Containerfile", "Dockerfile"))
+    assert "quay.io/ansible/awx-ee:latest" in containerfile.read_text(encoding="utf-8")
+    requirements = yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())
+    assert requirements["collections"] == [{"name": "textileio.textile"}]
+    # the tag pushed is the tag built, and ansible-builder build takes -t
+    build = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("ansible-builder build")][0]
+    push = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("podman push")][0]
+    assert build[2] == "-t" and build[3] == push[2]
+    usage = subprocess.run([sys.executable, "-m", "ansible_builder", "build", "--help"], check=True,
+                           capture_output=True, text=True).stdout
+    assert "--tag" in usage and "-t TAG" in usage
+
+
+def test_the_test_command_lists_the_stages_the_readme_names():
+    listed = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "test.sh"), "--list"], check=True,
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL).stdout
+    stages = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| stage | what it runs |"):].split("\n\n")[0]
+    named = {name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z0-9.-]+)`", row.split("|")[1])}
+    assert named == stages
