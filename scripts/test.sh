@@ -5,7 +5,8 @@
 #
 #   scripts/test.sh                  every session
 #   scripts/test.sh -e NAME...       only these sessions; any nox option is passed on (-t 2.22, -k sanity, ...)
-#   scripts/test.sh -l               list the sessions
+#   scripts/test.sh --list           name the sessions of a full run, one a line
+#   scripts/test.sh -l               nox's list, with the sessions a full run leaves out
 #
 # A line marks when each session starts and when it ends (with how long it took), and while sessions run a
 # line at least once a minute names them; each session's output is printed when it ends. The run ends with
@@ -112,16 +113,25 @@ main() {
     for arg in "$@"; do
         case $arg in
             -h | --help)
-                sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         esac
     done
-    say "[$(clock)] setup: nox and antsibull-nox (scripts/venv.sh nox; venvs cached in $TEXTILE_VENV_CACHE)"
+    # Only the list on stdout when listing.
+    say "[$(clock)] setup: nox and antsibull-nox (scripts/venv.sh nox; venvs cached in $TEXTILE_VENV_CACHE)" \
+        >&"$(case " $* " in *" --list "* | *" -l "*) echo 2 ;; *) echo 1 ;; esac)"
     ensure_venv nox || { say "setup failed: cannot set up the nox venv (see the message above)"; exit 1; }
     for arg in "$@"; do
         case $arg in
-            -l | --list | --list-sessions | --usage) exec "$VENV_DIR/bin/nox" -f "$ROOT/noxfile.py" "$@" ;;
+            --list) # the sessions of a full run, one a line: name, then what it runs
+                "$VENV_DIR/bin/nox" -f "$ROOT/noxfile.py" --list --json 2>/dev/null | "$VENV_DIR/bin/python" -c '
+import json, sys
+for entry in json.load(sys.stdin):
+    print("%-28s %s" % (entry["session"], (entry["description"] or "").splitlines()[0] if entry["description"] else ""))'
+                exit "${PIPESTATUS[0]}"
+                ;;
+            -l | --list-sessions | --usage) exec "$VENV_DIR/bin/nox" -f "$ROOT/noxfile.py" "$@" ;;
         esac
     done
 
