@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Create or reuse the virtualenv of one test line and print its path.
 #
-#   scripts/venv.sh main     Python 3.12 + ansible-core 2.21 + release tooling
-#   scripts/venv.sh compat   Python 3.11 + ansible-core 2.19
+#   scripts/venv.sh compat   Python 3.11 + ansible-core 2.19 (the oldest supported)
+#   scripts/venv.sh 2.20     Python 3.12 + ansible-core 2.20
+#   scripts/venv.sh main     Python 3.12 + ansible-core 2.21
+#   scripts/venv.sh 2.22     Python 3.13 + ansible-core 2.22 (its secrets API)
+#   scripts/venv.sh nox      Python 3.12 + nox and antsibull-nox (scripts/test.sh runs the sessions with it)
+#   scripts/venv.sh mutation Python 3.12 + ansible-core 2.21 + mutmut (scripts/mutation.sh)
 #
 # Can also be sourced: it then defines ensure_venv LINE (sets VENV_DIR).
 # Venvs live outside the clone, in ${TEXTILE_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/textileio-textile},
@@ -20,10 +24,10 @@ venv_die() {
 # The Python minor version of a line.
 venv_python_minor() {
     case "$1" in
-        main) echo 3.12 ;;
         compat) echo 3.11 ;;
-        mutation) echo 3.12 ;;
-        *) venv_die "unknown line '$1' (expected main, compat or mutation)" ;;
+        2.20 | main | mutation | nox) echo 3.12 ;;
+        2.22) echo 3.13 ;;
+        *) venv_die "unknown line '$1' (expected compat, 2.20, main, 2.22, mutation or nox)" ;;
     esac
 }
 
@@ -41,19 +45,25 @@ find_python() {
     fi
 }
 
-# The requirement files of a line, in install order (the line's own file names the shared one with -r).
+# The requirement files of a line: the files its own file names with -r, then its own.
 venv_requirement_files() {
-    echo "$TEXTILE_SCRIPTS_DIR/requirements-tests.txt" "$TEXTILE_SCRIPTS_DIR/requirements-$1.txt"
+    local own="$TEXTILE_SCRIPTS_DIR/requirements-$1.txt" included
+    [ -f "$own" ] || { venv_die "no $own"; return 1; }
+    sed -nE 's/^-r[[:space:]]+([^[:space:]]+).*/\1/p' "$own" | while IFS= read -r included; do
+        echo "$TEXTILE_SCRIPTS_DIR/$included"
+    done
+    echo "$own"
 }
 
 ensure_venv() {
-    local line=$1 minor python version key dir log
+    local line=$1 minor python version files key dir log
     minor=$(venv_python_minor "$line") || return 1
     python=$(find_python "$minor") || return 1
     version=$("$python" -c 'import platform; print(platform.python_version())') \
         || venv_die "$python does not run" || return 1
-    # shellcheck disable=SC2046
-    key=$( (echo "$version"; cat $(venv_requirement_files "$line")) | sha256sum | cut -c1-12)
+    files=$(venv_requirement_files "$line") || return 1
+    # shellcheck disable=SC2086
+    key=$( (echo "$version"; cat $files) | sha256sum | cut -c1-12)
     dir="$TEXTILE_VENV_CACHE/$line-py$version-$key"
     VENV_DIR=$dir
     mkdir -p "$TEXTILE_VENV_CACHE" || venv_die "cannot create $TEXTILE_VENV_CACHE" || return 1
@@ -81,7 +91,7 @@ ensure_venv() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -u
-    [ $# -eq 1 ] || { echo "usage: $0 main|compat" >&2; exit 2; }
+    [ $# -eq 1 ] || { echo "usage: $0 compat|2.20|main|2.22|nox" >&2; exit 2; }
     ensure_venv "$1" || exit 1
     echo "$VENV_DIR"
 fi

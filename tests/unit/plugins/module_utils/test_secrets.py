@@ -1,17 +1,28 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""mark_secret: ansible-core 2.22's register_secret when it exists (a stub here), a no-op before."""
+"""mark_secret: ansible-core 2.22's register_secret when it exists, a no-op before.
+
+The stub tests run on every line; the tests marked ``needs_secrets_api`` run the real API, on the ansible-core
+2.22 line (Python 3.13), and are skipped where ansible-core has no ``ansible.module_utils.secrets``.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
+import os
 import sys
 import types
 
 import pytest
 
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode
 
 STUB = 'ansible.module_utils.secrets'
+
+needs_secrets_api = pytest.mark.skipif(
+    importlib.util.find_spec(STUB) is None, reason='this ansible-core has no ansible.module_utils.secrets (2.22+)')
 
 
 class Marked(str):
@@ -64,3 +75,51 @@ def test_no_op_without_the_secrets_api(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(_secrets)
+
+
+def new_token():
+    return b58encode(os.urandom(44))
+
+
+@needs_secrets_api
+def test_the_real_api_masks_a_marked_value_and_hands_it_back_unchanged():
+    from ansible.module_utils.secrets import mask_secrets  # pylint: disable=import-outside-toplevel
+
+    # The registry is global to the process and other tests register short secrets ('a', 't', ...), so only
+    # the token as a whole is compared: once registered it is one span, masked as one placeholder.
+    token = new_token()
+    assert _secrets.HAS_SECRETS_API is True
+    # Each comparison is computed before its assert: pytest would print the token if one failed.
+    unmasked_before = mask_secrets(token, mask_placeholder='<masked>') != '<masked>'
+    marked = _secrets.mark_secret(token)
+    unchanged = marked.__class__ is str and marked == token  # usable as the token itself, e.g. to import it elsewhere
+    masked = mask_secrets(token, mask_placeholder='<masked>') == '<masked>' and mask_secrets(token) == '$REDACTED$'
+    assert unmasked_before and unchanged and masked
+
+
+@needs_secrets_api
+def test_a_minted_token_is_handed_to_the_controller_as_a_new_secret(sim, capsys):
+    """The module's real JSON output lists the minted token under _ansible_new_secrets, which is what makes
+    ansible-core 2.22 mask it in every output of the play, without no_log on the task."""
+    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token  # pylint: disable=import-outside-toplevel
+
+    with patch_module_args({'api_url': sim.url, 'store': False}), pytest.raises(SystemExit) as exited:
+        textile_cafe_token.main()
+    assert exited.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result['changed'] is False and len(result['token_id']) == 24
+    handed_over = result.pop('_ansible_new_secrets', None) == [result.pop('token')]
+    assert handed_over  # computed first: pytest would print the token if the comparison were in the assert
+
+
+@needs_secrets_api
+def test_nothing_new_to_mask_when_nothing_was_minted(sim, capsys):
+    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token  # pylint: disable=import-outside-toplevel
+
+    with patch_module_args({'api_url': sim.url, 'tokens': []}), pytest.raises(SystemExit) as exited:
+        textile_cafe_token.main()
+    assert exited.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 'token' not in result and '_ansible_new_secrets' not in result
