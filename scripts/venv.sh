@@ -91,7 +91,7 @@ ensure_venv() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -u
-    [ $# -eq 1 ] || { echo "usage: $0 compat|2.20|main|2.22|nox" >&2; exit 2; }
+    [ $# -eq 1 ] || { echo "usage: $0 compat|2.20|main|2.22|mutation|nox" >&2; exit 2; }
     ensure_venv "$1" || exit 1
     echo "$VENV_DIR"
 fi

@@ -98,3 +98,17 @@ def test_a_vaulted_token_reaches_the_module_in_plain_and_is_masked(sim, run_play
     shown_masked = result["Show the vaulted token"]["msg"] == "vaulted %s" % PLACEHOLDER
     assert shown_masked
     assert places == []
+
+
+@pytest.mark.parametrize("option", ["ids", "keep_ids"])
+def test_a_token_given_where_none_belongs_is_masked_at_vvvv(sim, run_playbook, new_token, secrets, option):
+    """The module hides token-shaped values of any option itself; on 2.22 that must reach the controller."""
+    token = secrets.add(new_token())  # the harness fails the run if it shows up in any output or file
+    task = {"state": "absent", option: [token]} if option == "ids" else {"tokens": [], "exclusive": True, option: [token]}
+    # With the invocation injected (off by default from 2.21), the result echoes every option as given.
+    result = run_playbook(playbook([module_task("Misplaced token", task)]), verbosity=4, expect_rc=2,
+                          extra_vars={"api_url": sim.url, "ansible_inject_invocation": True})
+    failed = result["Misplaced token"]
+    assert failed["failed"] is True and ("%s[0]" % option) in failed["msg"]
+    assert failed["invocation"]["module_args"][option] == [PLACEHOLDER]
+    assert occurrences(token, result) == [] and sim.control.requests() == []
