@@ -34,7 +34,9 @@ sources=("$@")
     echo 'source_paths ='
     for source in "${sources[@]}"; do echo "    ansible_collections/textileio/textile/$source"; done
     echo 'pytest_add_cli_args_test_selection = ansible_collections/textileio/textile/tests/unit/plugins'
-    echo 'pytest_add_cli_args = -p no:cacheprovider -q'
+    # A mutant that turns a bounded wait into an endless one is caught by the per-test wall-clock limit (mutmut's
+    # own limit counts CPU seconds, which a sleeping test never spends).
+    echo 'pytest_add_cli_args = -p no:cacheprovider -q --timeout 120'
     echo 'also_copy = ansible_collections/'
 } >"$WORK/setup.cfg"
 
