@@ -96,6 +96,11 @@ def test_header_encoding_is_encode_uri_component_with_comma_and_equals():
     assert _client.textile_headers() == {'X-Textile-Args': '', 'X-Textile-Opts': ''}
 
 
+def test_a_slash_is_encoded_and_none_is_an_empty_value():
+    headers = _client.textile_headers(['a/b', None], {'path': '/x/', 'none': None})
+    assert headers == {'X-Textile-Args': 'a%2Fb,', 'X-Textile-Opts': 'path=%2Fx%2F,none='}
+
+
 def test_tls_and_auth_settings_reach_the_session():
     assert TextileAPI(validate_certs=True, ca_path='/ca.pem').session.verify == '/ca.pem'
     assert TextileAPI(validate_certs=False, ca_path='/ca.pem').session.verify is False
@@ -165,6 +170,36 @@ def test_send_post_and_put_bodies(raw_server):
     assert (put_headers['X-Textile-Args'], put_headers['X-Textile-Opts']) == ('', '')
 
 
+def test_send_delete_and_put_pass_args_opts_and_headers(raw_server):
+    server = raw_server(answer(200, 'ok'))
+    api = api_for(server.url)
+    api.send_delete('things/1', args=['a b'], opts={'k': 'v'}, headers={'X-Extra': 'd'})
+    api.send_put('things/2', args=['c'], opts={'n': 1}, data={'x': 1}, headers={'X-Extra': 'p'})
+    (delete_line, delete_headers, dummy), (put_line, put_headers, put_body) = server.requests
+    assert delete_line == 'DELETE /api/v0/things/1 HTTP/1.1'
+    assert (delete_headers['X-Textile-Args'], delete_headers['X-Textile-Opts'], delete_headers['X-Extra']) == (
+        'a%20b', 'k=v', 'd')
+    assert put_line == 'PUT /api/v0/things/2 HTTP/1.1' and json.loads(put_body) == {'x': 1}
+    assert (put_headers['X-Textile-Args'], put_headers['X-Textile-Opts'], put_headers['X-Extra']) == ('c', 'n=1', 'p')
+    assert put_headers['Content-Type'] == 'application/json'
+
+
+@pytest.mark.parametrize('method', ['send_post', 'send_put'])
+def test_a_post_or_put_is_resent_only_when_unsent_and_allowed(closed_port, method):
+    api = api_for(f'http://127.0.0.1:{closed_port}', retries=2)
+    raises('connection', getattr(api, method), 'things/1', data=b'x')
+    assert api.sleeps == []
+    raises('connection', getattr(api, method), 'things/1', data=b'x', retry_unsent=True)
+    assert api.sleeps == [0.5, 1.0]
+
+
+def test_send_post_passes_headers_with_a_json_body(raw_server):
+    server = raw_server(answer(200, 'ok'))
+    api_for(server.url).send_post('things', data=[1], headers={'X-Extra': 'j'})
+    seen = server.requests[0].headers
+    assert seen['X-Extra'] == 'j' and seen['Content-Type'] == 'application/json'
+
+
 def test_send_post_multipart_posts_form_data(raw_server):
     server = raw_server(answer(201, 'done'))
     api = api_for(server.url)
@@ -189,13 +224,24 @@ def test_not_a_node_answers(raw_server):
     api = api_for(server.url)
     err = raises('bad_response', Tokens(api).list)
     assert 'not a JSON list' in str(err) and err.server_text is None and 'hello' not in str(err)
-    raises('bad_response', api.node_info)
+    err = raises('bad_response', api.node_info)
+    assert (err.method, err.path, err.status) == ('GET', '/', 200)
+    assert str(err).startswith('GET /: ') and 'not a JSON object' in str(err)
     server.answer = json_answer(['entry', 3])
     raises('bad_response', Tokens(api).list)
+    server.answer = json_answer(['entry'])
+    err = raises('bad_response', Tokens(api).entries)
+    assert (err.method, err.path) == ('GET', '/api/v0/tokens') and 'not a token ID' in str(err)
     server.answer = answer(201, 'garbage-body')
     err = raises('bad_response', Tokens(api).create)
     assert 'garbage-body' not in str(err) and 'is not a token' in str(err)
-    assert str(err).startswith('POST /api/v0/tokens: ')
+    assert str(err).startswith('POST /api/v0/tokens: ') and err.status == 201
+
+
+def test_an_error_answer_that_is_not_utf8_is_quoted_with_replacement_characters(raw_server):
+    server = raw_server(answer(500, b'db \xff\xfe failed'))
+    err = raises('server_error', Tokens(api_for(server.url, retries=0)).list)
+    assert err.server_text == 'db \ufffd\ufffd failed'
 
 
 def test_header_that_cannot_be_sent_is_reported_as_unsent(raw_server):
@@ -212,17 +258,33 @@ def test_header_values_are_sent_as_text(raw_server):
     assert server.requests[0].headers['X-Count'] == '3'
 
 
-def test_redirect_is_reported_not_followed(raw_server):
-    server = raw_server(answer(301, '', extra='Location: https://elsewhere/api/v0/tokens\r\n'))
+@pytest.mark.parametrize('status', [300, 301, 308])
+def test_redirect_is_reported_not_followed(raw_server, status):
+    server = raw_server(answer(status, '', extra='Location: https://elsewhere/api/v0/tokens\r\n'))
     err = raises('http', Tokens(api_for(server.url)).list)
-    assert err.status == 301 and 'api_url' in str(err) and 'elsewhere' not in str(err)
+    assert err.status == status and 'redirected' in str(err) and 'api_url' in str(err) and 'elsewhere' not in str(err)
     assert len(server.requests) == 1
+
+
+def test_an_unexpected_status_is_reported_with_the_server_text(raw_server):
+    server = raw_server(answer(418, 'short and stout'))
+    err = raises('http', Tokens(api_for(server.url)).list)
+    assert err.status == 418 and err.server_text == 'short and stout'
+    assert str(err) == 'GET /api/v0/tokens: Unexpected answer (HTTP 418): "short and stout".'
+
+
+def test_an_empty_answer_quotes_nothing(raw_server):
+    server = raw_server(answer(401, ''))
+    err = raises('invalid_token', api_for(server.url).send_get, 'tokens')
+    assert err.server_text == '' and '(HTTP 401)' in str(err) and 'not valid on this node' in str(err)
 
 
 def test_remove_wants_204(raw_server):
     server = raw_server(answer(200, 'ok'))
     err = raises('bad_response', Tokens(api_for(server.url)).remove, TOKEN)
     assert err.path == f'/api/v0/tokens/{TOKEN_ID}'
+    assert err.method == 'DELETE' and err.status == 200
+    assert str(err).startswith(f'DELETE /api/v0/tokens/{TOKEN_ID}: ') and 'HTTP 200' in str(err) and '204' in str(err)
 
 
 # Connection-level errors

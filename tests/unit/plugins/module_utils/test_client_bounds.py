@@ -106,6 +106,28 @@ def test_an_answer_larger_than_the_bound_is_a_bad_answer(sim, monkeypatch):
     assert Tokens(api_for(sim.url)).list() == []  # a bound that holds the answer reads it
 
 
+def test_an_answer_of_exactly_the_bound_is_read_and_one_byte_more_is_not(raw_server, monkeypatch):
+    monkeypatch.setattr(_client, 'MAX_BODY', 1000)
+    head = b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n'
+    server = raw_server(head % 1000 + b'a' * 1000)
+    assert api_for(server.url).send_get('things').content == b'a' * 1000
+    server.answer = head % 1001 + b'a' * 1001
+    err, dummy = failure(lambda: api_for(server.url).send_get('things'))
+    assert err.kind == 'bad_response' and 'larger than' in str(err)
+
+
+def test_an_endless_answer_is_cut_at_the_bound_not_read_to_its_end(raw_server, monkeypatch):
+    monkeypatch.setattr(_client, 'MAX_BODY', 100_000)
+
+    def endless(conn, stopping):
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000000000\r\n\r\n')
+        while not stopping.is_set():
+            conn.sendall(b'a' * 65536)
+    server = raw_server(endless)
+    err, took = failure(lambda: api_for(server.url, timeout=30.0).send_get('things'))
+    assert err.kind == 'bad_response' and 'larger than' in str(err) and took < BOUND
+
+
 @pytest.mark.parametrize('value', ['0.7.8\nforged line', 'x' * 100, tf.b58encode(bytes(range(1, 45))), 42, None,
                                    ['0.7.8'], '<b>0.7.8</b>'])
 def test_node_versions_that_do_not_look_like_versions_are_dropped(sim, value):

@@ -87,3 +87,35 @@ def test_a_huge_answer_is_looked_at_only_up_to_a_bound_and_the_split_run_is_drop
     text = ' ' * (_client.SERVER_TEXT_READ - 30) + token + ' tail'
     # The first cut splits the token: none of it may show, however few characters the cut left.
     assert not BASE58 & set(server_words(text))
+
+
+# Words shorter than a token run, with no tag or control character: only the cut changes them.
+WORDS = st.lists(st.text(alphabet=tf.ALPHABET + '0Il.', min_size=1, max_size=30), min_size=1, max_size=40)
+
+
+@given(WORDS)
+def test_the_cut_keeps_every_whole_word_that_fits_and_no_part_of_the_next(words):
+    text = ' '.join(words)
+    shown = server_words(text)
+    if len(text) <= SERVER_TEXT_LIMIT:
+        assert shown == text
+        return
+    assert shown.endswith('...') and len(shown) <= SERVER_TEXT_LIMIT
+    kept = shown[:-3]
+    count = len(kept.split())
+    assert kept == ' '.join(words[:count])
+    assert len(' '.join(words[:count + 1])) > SERVER_TEXT_LIMIT - 3  # the next word would not have fit
+
+
+def test_a_text_of_exactly_the_limit_is_shown_whole_and_a_word_ending_at_the_cut_is_kept():
+    exact = ('abc ' * SERVER_TEXT_LIMIT)[:SERVER_TEXT_LIMIT - 1] + 'd'
+    assert len(exact) == SERVER_TEXT_LIMIT and server_words(exact) == exact
+    fits = 'abc ' * ((SERVER_TEXT_LIMIT - 3) // 4) + 'a'  # the last word ends exactly at limit - 3
+    assert len(fits) == SERVER_TEXT_LIMIT - 3
+    assert server_words(fits + ' and more') == fits + '...'
+
+
+def test_an_answer_of_exactly_the_read_bound_is_looked_at_whole():
+    text = ' ' * (_client.SERVER_TEXT_READ - 4) + ' end'
+    assert len(text) == _client.SERVER_TEXT_READ and server_words(text) == 'end'
+    assert server_words(text + 'x') == ''  # one more character: the run the bound split is dropped
