@@ -226,7 +226,9 @@ class TextileAPI:
         if stopped == 'cancelled':
             kind, unsent = 'cancelled', False
             text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
-        elif stopped == 'timeout':
+        # The deadline stops connected sockets only: a connect still going on at the deadline ends in
+        # ConnectTimeout at the same moment, with nothing sent.
+        elif stopped == 'timeout' and not isinstance(exc, requests.exceptions.ConnectTimeout):
             kind, unsent = 'timeout', False
             text = (f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
                     'too slowly; check the daemon or raise timeout.')

@@ -319,6 +319,45 @@ def test_unsent_import_is_resent_but_a_mint_is_not(closed_port):
     assert api.sleeps == []
 
 
+@pytest.fixture
+def unconnectable_port():
+    """A loopback port whose connects hang: a listener that never accepts, its backlog already full."""
+    listener = socket.create_server(('127.0.0.1', 0), backlog=0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for dummy in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(('127.0.0.1', port))
+            fillers.append(filler)
+        probe = socket.socket()
+        probe.settimeout(0.5)
+        try:
+            probe.connect(('127.0.0.1', port))
+            pytest.skip('this kernel completes connects to a full backlog')
+        except socket.timeout:
+            pass
+        except OSError:
+            pytest.skip('this kernel refuses connects to a full backlog')
+        finally:
+            probe.close()
+        yield port
+    finally:
+        for sock in fillers + [listener]:
+            sock.close()
+
+
+def test_a_connect_that_times_out_is_reported_as_unsent(unconnectable_port):
+    api = api_for(f'http://127.0.0.1:{unconnectable_port}', timeout=1.0, retries=1)
+    err = raises('timeout', Tokens(api).list)
+    assert err.sent is False and err.exc_class == 'ConnectTimeout' and 'connecting to' in str(err)
+    assert api.sleeps == [0.5] and api.request_count == 0
+    api.sleeps.clear()
+    err = raises('timeout', Tokens(api).create, TOKEN)  # an import never sent is re-sent
+    assert err.sent is False and api.sleeps == [0.5]
+
+
 # The server never answers: each attempt ends at its deadline. One second leaves a busy machine the time to
 # connect (a connect that times out is a different failure: nothing sent), and the server's own thread is
 # waited for before its request count is read.
@@ -392,6 +431,7 @@ def test_cancel_aborts_the_request_in_flight(raw_server):
     assert_no_secret(exc_info.value)
     assert server.requests[0].headers['X-Textile-Opts'] == f'token={TOKEN},store=true'
     assert request.done()
+    assert api.request_count == 1  # it was sent: a cancel never makes a request look unsent
 
 
 def test_cancel_aborts_a_tls_request_in_flight(raw_server, tls_context, test_ca):
