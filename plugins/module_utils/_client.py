@@ -134,7 +134,7 @@ def server_words(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
     cut = text[:limit - 3]
     if text[limit - 3] != ' ':
         cut = cut.rpartition(' ')[0]  # the last word, cut short (an ID, a mark), goes whole
-    return cut.rstrip() + '...'
+    return cut + '...'
 
 
 def redact_path(path: str) -> str:
@@ -176,8 +176,8 @@ class TextileAPI:
             raise ValueError('api_url must be an http:// or https:// URL with a host name')
         self.api_url = api_url.rstrip('/')
         self.api_version = (api_version or 'v0').strip('/')
-        host = f'[{parts.hostname}]' if ':' in parts.hostname else parts.hostname
-        self.endpoint = f'{host}:{parts.port or (443 if parts.scheme == "https" else 80)}'
+        self.host = f'[{parts.hostname}]' if ':' in parts.hostname else parts.hostname
+        self.endpoint = f'{self.host}:{parts.port or (443 if parts.scheme == "https" else 80)}'
         self.username = username
         self.timeout = timeout
         self.retries = min(MAX_RETRIES, max(0, int(retries or 0)))
@@ -211,7 +211,7 @@ class TextileAPI:
 
     def make_error(self, message: str, method: str, url: str, **kwargs: Any) -> TextileError:
         """A TextileError for a request to ``url``: the message starts with the method and the redacted path."""
-        path = redact_path(urlsplit(url).path or '/')
+        path = redact_path(urlsplit(url).path)
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
     def _exception_error(self, exc: Exception, method: str, url: str,
@@ -252,7 +252,7 @@ class TextileAPI:
                     'or raise timeout.')
         elif _has(causes, socket.gaierror):
             kind = 'dns'
-            text = f'The host name in api_url ({where.rsplit(":", 1)[0]}) does not resolve: check api_url and DNS.'
+            text = f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
         elif _has(causes, ConnectionRefusedError):
             kind = 'connection'
             text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'
@@ -399,7 +399,7 @@ class TextileAPI:
         info = _json(response)
         if not isinstance(info, dict):
             raise self.make_error('The answer is not a JSON object: is api_url a go-textile node?', 'GET',
-                                  response.url or self.url('/'), kind='bad_response', status=response.status_code)
+                                  response.url, kind='bad_response', status=response.status_code)
         return {key: info[key] for key in ('node_version', 'cafe_version')
                 if isinstance(info.get(key), str) and _VERSION.fullmatch(info[key])}
 

@@ -4,11 +4,13 @@ for what the simulator cannot do (hang, capture raw requests, answer like someth
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import time
 
 import pytest
+import urllib3.util.connection
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Tokens
@@ -224,6 +226,7 @@ def test_not_a_node_answers(raw_server):
     api = api_for(server.url)
     err = raises('bad_response', Tokens(api).list)
     assert 'not a JSON list' in str(err) and err.server_text is None and 'hello' not in str(err)
+    assert (err.method, err.path, err.status) == ('GET', '/api/v0/tokens', 200)
     err = raises('bad_response', api.node_info)
     assert (err.method, err.path, err.status) == ('GET', '/', 200)
     assert str(err).startswith('GET /: ') and 'not a JSON object' in str(err)
@@ -248,7 +251,7 @@ def test_header_that_cannot_be_sent_is_reported_as_unsent(raw_server):
     server = raw_server(json_answer([]))
     api = api_for(server.url, headers={'X-Proxy': 'bad\nvalue'}, retries=2)
     err = raises('connection', Tokens(api).list)
-    assert 'could not be built' in str(err) and 'value' not in str(err)
+    assert 'could not be built' in str(err) and 'value' not in str(err) and err.exc_class == 'InvalidHeader'
     assert err.sent is False and server.requests == [] and api.sleeps == []
 
 
@@ -279,6 +282,14 @@ def test_an_empty_answer_quotes_nothing(raw_server):
     assert err.server_text == '' and '(HTTP 401)' in str(err) and 'not valid on this node' in str(err)
 
 
+def test_a_path_segment_after_tokens_is_shown_only_as_an_id(raw_server):
+    server = raw_server(answer(404, 'nothing'))
+    api = api_for(server.url)
+    assert raises('not_found', api.send_get, 'tokens/not-a-token/x').path == '/api/v0/tokens/<redacted>/x'
+    assert raises('not_found', api.send_get, f'tokens/{TOKEN_ID}').path == f'/api/v0/tokens/{TOKEN_ID}'
+    assert raises('not_found', api.send_get, 'tokens').path == '/api/v0/tokens'
+
+
 def test_remove_wants_204(raw_server):
     server = raw_server(answer(200, 'ok'))
     err = raises('bad_response', Tokens(api_for(server.url)).remove, TOKEN)
@@ -295,7 +306,26 @@ def test_connection_refused(closed_port):
     err = raises('connection', Tokens(api).list)
     assert 'is the Textile daemon running' in str(err) and f'127.0.0.1:{closed_port}' in str(err)
     assert err.sent is False and err.method == 'GET' and err.path == '/api/v0/tokens'
+    assert err.exc_class == 'ConnectionError'
     assert api.sleeps == [0.5, 1.0] and api.request_count == 0
+
+
+def test_an_unreachable_network_is_reported_as_unsent(monkeypatch):
+    # The connect is made to fail in process, as a host without a route to the node sees it.
+    def unreachable(*args, **kwargs):
+        raise OSError(errno.ENETUNREACH, 'Network is unreachable')
+    monkeypatch.setattr(urllib3.util.connection, 'create_connection', unreachable)
+    api = api_for('http://192.0.2.1:40600', retries=1)
+    err = raises('connection', Tokens(api).list)
+    assert 'Could not connect to 192.0.2.1:40600' in str(err) and err.sent is False
+    assert api.sleeps == [0.5] and api.request_count == 0
+
+
+def test_a_connection_closed_before_an_answer_is_reported_as_sent(raw_server):
+    server = raw_server(lambda conn, stopping: None)  # reads the request, then closes without a word
+    api = api_for(server.url, retries=0)
+    err = raises('connection', Tokens(api).list)
+    assert 'closed before an answer' in str(err) and err.sent is True and api.request_count == 1
 
 
 def test_dns_failure(monkeypatch):
@@ -305,7 +335,7 @@ def test_dns_failure(monkeypatch):
     monkeypatch.setattr(socket, 'getaddrinfo', no_such_host)
     api = api_for('http://textile-cafe.invalid:40600', retries=2)
     err = raises('dns', Tokens(api).validate, TOKEN)
-    assert 'does not resolve' in str(err) and err.sent is False
+    assert '(textile-cafe.invalid) does not resolve' in str(err) and err.sent is False
     assert err.path == f'/api/v0/tokens/{TOKEN_ID}'
     assert api.sleeps == []
 
