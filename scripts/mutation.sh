@@ -11,7 +11,8 @@
 #
 # The venv is the main line's plus mutmut (scripts/requirements-mutation.txt), cached like the others.
 # TEXTILE_PROPERTY_EXAMPLES (default 25 here) sets how many examples each argument-spec property test tries
-# per mutant. MUTATION_KEEP=1 keeps the work directory and prints its path.
+# per mutant. MUTATION_KEEP=1 keeps the work directory and prints its path. MUTATION_ONLY='glob ...' runs only the
+# mutants whose names match (mutmut's names, for example '*x_server_words__mutmut_*'), to re-check survivors.
 
 set -uo pipefail
 
@@ -43,13 +44,14 @@ sources=("$@")
 cd "$WORK" || exit 1
 export TEXTILE_PROPERTY_EXAMPLES=${TEXTILE_PROPERTY_EXAMPLES:-25}
 started=$(date +%s)
-"$VENV/bin/mutmut" run --max-children 2 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | awk 'NR % 50 == 0 || /done|Stopping|rror/'
+read -ra only <<<"${MUTATION_ONLY:-}"  # read -a splits on spaces and never expands the globs
+"$VENV/bin/mutmut" run --max-children 2 ${only[@]+"${only[@]}"} 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | awk 'NR % 50 == 0 || /done|Stopping|rror/'
 took=$(($(date +%s) - started))
 
 "$VENV/bin/mutmut" results --all true >"$WORK/results.txt" 2>&1
 killed=$(grep -c ': killed$' "$WORK/results.txt")
 survived=$(grep -c ': survived$' "$WORK/results.txt")
-total=$(grep -cE '__mutmut_[0-9]+: ' "$WORK/results.txt")
+total=$(grep -E '__mutmut_[0-9]+: ' "$WORK/results.txt" | grep -vc ': not checked$')
 other=$((total - killed - survived))
 echo
 echo "mutants: $total, killed: $killed, survived: $survived, other (timeout, suspicious, no tests): $other"

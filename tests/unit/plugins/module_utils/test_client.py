@@ -207,7 +207,9 @@ def test_send_post_multipart_posts_form_data(raw_server):
     api = api_for(server.url)
     response = api.send_post_multipart('files', args=['t1'], files={'file': ('a.txt', b'hello')}, data={'note': 'n'})
     assert response.status_code == 201 and response.text == 'done'
-    api.send_post_multipart('files')
+    api.send_post_multipart('files', headers={'X-Extra': 'e'})
+    api.send_post_multipart('files', files=[('one', ('1.txt', b'first')), ('two', ('2.txt', b'second'))],
+                            headers={'X-Extra': 'f'})
     headers, body = server.requests[0].headers, server.requests[0].body
     empty_headers, empty_body = server.requests[1].headers, server.requests[1].body
     assert headers['Content-Type'].startswith('multipart/form-data; boundary=')
@@ -215,7 +217,11 @@ def test_send_post_multipart_posts_form_data(raw_server):
     assert b'name="file"; filename="a.txt"' in body and b'hello' in body
     assert headers['X-Textile-Args'] == 't1'
     assert empty_headers['Content-Type'].startswith('multipart/form-data; boundary=')
-    assert empty_body.startswith(b'--') and empty_body.endswith(b'--\r\n')
+    assert empty_body.startswith(b'--') and empty_body.endswith(b'--\r\n') and empty_headers['X-Extra'] == 'e'
+    listed = server.requests[2]
+    assert listed.headers['X-Extra'] == 'f' and listed.headers['Content-Type'].startswith('multipart/form-data')
+    assert b'name="one"; filename="1.txt"' in listed.body and b'first' in listed.body
+    assert b'name="two"; filename="2.txt"' in listed.body and b'second' in listed.body
 
 
 # Answers that are not what a node says
@@ -477,11 +483,24 @@ def test_cancel_aborts_a_tls_request_in_flight(raw_server, tls_context, test_ca)
 
 def test_cancelable_request_that_completes(raw_server):
     server = raw_server(answer(201, 'made'))
-    request = api_for(server.url).send_post_cancelable('things', data='body')
+    request = api_for(server.url).send_post_cancelable('things', args=['a'], opts={'k': 'v'}, data='body',
+                                                       headers={'X-Extra': 'c'})
     response = request.result(timeout=5)
     assert response.status_code == 201 and response.text == 'made'
-    assert request.cancel() is False
-    assert server.requests[0].body == b'body'
+    assert request.cancel() is False and request.cancelled is False
+    assert request.result() is response
+    seen = server.requests[0]
+    assert seen.line == 'POST /api/v0/things HTTP/1.1' and seen.body == b'body'
+    assert (seen.headers['X-Textile-Args'], seen.headers['X-Textile-Opts'], seen.headers['X-Extra']) == ('a', 'k=v', 'c')
+
+
+def test_cancelable_request_that_fails_raises_its_error(raw_server):
+    server = raw_server(answer(500, 'broken'))
+    request = api_for(server.url).send_post_cancelable('things', data={'x': 1})
+    with pytest.raises(TextileError) as exc_info:
+        request.result(timeout=5)
+    assert exc_info.value.kind == 'server_error' and exc_info.value.server_text == 'broken'
+    assert server.requests[0].headers['Content-Type'] == 'application/json'
 
 
 def test_cancelable_result_timeout_while_running(raw_server):
@@ -489,8 +508,9 @@ def test_cancelable_result_timeout_while_running(raw_server):
     request = api_for(server.url).send_post_cancelable('things')
     with pytest.raises(TextileError) as exc_info:
         request.result(timeout=0.1)
-    assert exc_info.value.kind == 'timeout'
-    request.cancel()
+    assert exc_info.value.kind == 'timeout' and exc_info.value.method == 'POST' and 'within 0.1 s' in str(exc_info.value)
+    assert not request.done() and not request.cancelled
+    assert request.cancel() is True and request.cancel() is True  # a second cancel still says it was cancelled
     assert server.hung_up.wait(5)
 
 
