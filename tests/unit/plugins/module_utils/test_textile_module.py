@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -380,3 +381,48 @@ class TestOnlyShownNoLogValuesAreSearched:
 
         run_main(monkeypatch, main, dict(tokens=tokens))
         assert kept['values'] == {tokens[1]}
+
+
+# How a TextileError is explained (explain, _diagnose_404)
+
+
+def explained(monkeypatch, err, **args):
+    """The message of a module failing with ``err``, the environment fallbacks unset."""
+    for name in _module.FALLBACK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return run_main(monkeypatch, lambda: TextileModule(argument_spec={}).fail_json('It failed', error=err), args)['msg']
+
+
+@pytest.mark.parametrize('kind, hinted', [('connection', True), ('dns', True), ('timeout', True), ('tls', False),
+                                          ('server_error', False), ('not_found', False)])
+def test_only_a_node_not_reached_at_the_default_api_url_gets_the_default_hint(monkeypatch, kind, hinted):
+    err = TextileError('GET /health: failed.', kind=kind, method='GET', path='/health')
+    msg = explained(monkeypatch, err)
+    assert msg.startswith('It failed: GET /health: failed.')
+    assert ('the default http://127.0.0.1:40600 was used' in msg) is hinted
+    assert 'the default' not in explained(monkeypatch, err, api_url='http://127.0.0.1:40600')
+
+
+def test_only_a_404_of_the_tokens_list_asks_the_node_what_it_is(monkeypatch, sim):
+    for path in (f'/api/v0/tokens/{"ab" * 12}', '/api/v0/tokens/x/y', '/api/v0/other'):
+        msg = explained(monkeypatch, TextileError('Not found.', kind='not_found', path=path), api_url=sim.url)
+        assert msg == 'It failed: Not found.'
+    assert sim.control.requests() == []
+    msg = explained(monkeypatch, TextileError('Not found.', kind='not_found', path='/api/v0/tokens'), api_url=sim.url)
+    assert msg.startswith(f'It failed: Not found. {sim.url} is a go-textile node API, version 0.7.8 (API v0)')
+    assert [entry['path'] for entry in sim.control.requests()] == ['/']
+
+
+def test_the_404_diagnosis_names_the_node_and_the_api_version_asked_for(monkeypatch, sim):
+    sim.control.add_fault(method='GET', path='/', action='status', status=200, body=json.dumps({'node_version': '0.9.1'}))
+    err = TextileError('Not found.', kind='not_found', path='/api/v3/tokens')
+    msg = explained(monkeypatch, err, api_url=sim.url, api_version='v3')
+    assert f'{sim.url} is a go-textile node API, version 0.9.1 (API unknown)' in msg
+    assert 'no tokens API under /api/v3: check api_version' in msg
+
+
+def test_a_node_root_without_a_version_is_not_taken_for_a_node(monkeypatch, sim):
+    sim.control.add_fault(method='GET', path='/', action='status', status=200, body=json.dumps({'cafe_version': 'v0'}))
+    err = TextileError('Not found.', kind='not_found', path='/api/v0/tokens')
+    msg = explained(monkeypatch, err, api_url=sim.url)
+    assert f'{sim.url} does not answer like a go-textile node API' in msg and 'listens on 40600' in msg
