@@ -172,12 +172,15 @@ def test_send_post_and_put_bodies(raw_server):
     assert (put_headers['X-Textile-Args'], put_headers['X-Textile-Opts']) == ('', '')
 
 
-def test_send_delete_and_put_pass_args_opts_and_headers(raw_server):
+def test_send_get_delete_and_put_pass_args_opts_and_headers(raw_server):
     server = raw_server(answer(200, 'ok'))
     api = api_for(server.url)
     api.send_delete('things/1', args=['a b'], opts={'k': 'v'}, headers={'X-Extra': 'd'})
     api.send_put('things/2', args=['c'], opts={'n': 1}, data={'x': 1}, headers={'X-Extra': 'p'})
-    (delete_line, delete_headers, dummy), (put_line, put_headers, put_body) = server.requests
+    api.send_get('things/3', args=['g'], opts={'o': 'w'}, headers={'X-Extra': 'q'})
+    (delete_line, delete_headers, dummy), (put_line, put_headers, put_body), get = server.requests
+    assert get.line == 'GET /api/v0/things/3 HTTP/1.1'
+    assert (get.headers['X-Textile-Args'], get.headers['X-Textile-Opts'], get.headers['X-Extra']) == ('g', 'o=w', 'q')
     assert delete_line == 'DELETE /api/v0/things/1 HTTP/1.1'
     assert (delete_headers['X-Textile-Args'], delete_headers['X-Textile-Opts'], delete_headers['X-Extra']) == (
         'a%20b', 'k=v', 'd')
@@ -404,6 +407,22 @@ def test_read_timeout(raw_server):
     err = raises('timeout', Tokens(api).list)
     assert 'within 1.0 s' in str(err) and err.sent is True
     assert wait_for(lambda: len(server.requests) == 2) and api.request_count == 2 and api.sleeps == [0.5]
+
+
+def test_a_connection_made_after_the_deadline_is_shut_before_the_request_is_sent(raw_server, monkeypatch):
+    server = raw_server(None)
+    real = urllib3.util.connection.create_connection
+
+    def slow_connect(*args, **kwargs):
+        sock = real(*args, **kwargs)
+        time.sleep(1.5)  # past the deadline: the attempt's Watch is stopped while this connect is still going on
+        return sock
+    monkeypatch.setattr(urllib3.util.connection, 'create_connection', slow_connect)
+    api = api_for(server.url, timeout=1.0, retries=0)
+    err = raises('timeout', Tokens(api).list)
+    assert 'No complete answer' in str(err)
+    assert wait_for(lambda: server.threads and not any(thread.is_alive() for thread in server.threads))
+    assert server.requests == []
 
 
 def test_post_is_not_resent_after_a_read_timeout(raw_server):
