@@ -226,9 +226,11 @@ class TextileAPI:
         if stopped == 'cancelled':
             kind, unsent = 'cancelled', False
             text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
-        # The deadline stops connected sockets only: a connect still going on at the deadline ends in
+        # The deadline (or, should it fire first, requests' own read timeout of the same length) ends a request that
+        # was sent. It stops connected sockets only: a connect still going on at the deadline ends in
         # ConnectTimeout at the same moment, with nothing sent.
-        elif stopped == 'timeout' and not isinstance(exc, requests.exceptions.ConnectTimeout):
+        elif ((stopped == 'timeout' or isinstance(exc, requests.exceptions.Timeout))
+              and not isinstance(exc, requests.exceptions.ConnectTimeout)):
             kind, unsent = 'timeout', False
             text = (f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
                     'too slowly; check the daemon or raise timeout.')
@@ -246,10 +248,6 @@ class TextileAPI:
         elif isinstance(exc, requests.exceptions.ConnectTimeout):
             kind = 'timeout'
             text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
-        elif isinstance(exc, requests.exceptions.Timeout):
-            kind = 'timeout'
-            text = (f'No answer from {where} within {self.timeout} s: the node is busy or hung; check the daemon '
-                    'or raise timeout.')
         elif _has(causes, socket.gaierror):
             kind = 'dns'
             text = f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'

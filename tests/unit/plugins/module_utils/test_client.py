@@ -260,7 +260,8 @@ def test_header_that_cannot_be_sent_is_reported_as_unsent(raw_server):
     server = raw_server(json_answer([]))
     api = api_for(server.url, headers={'X-Proxy': 'bad\nvalue'}, retries=2)
     err = raises('connection', Tokens(api).list)
-    assert 'could not be built' in str(err) and 'value' not in str(err) and err.exc_class == 'InvalidHeader'
+    assert 'could not be built (InvalidHeader)' in str(err) and 'value' not in str(err)
+    assert err.exc_class == 'InvalidHeader'
     assert err.sent is False and server.requests == [] and api.sleeps == []
 
 

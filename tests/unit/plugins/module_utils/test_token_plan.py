@@ -63,6 +63,10 @@ class TestChooseAction:
         (dict(state='present', exclusive=True), ['exclusive', 'mints']),
         (dict(state='present', verify_secret=True, keep_ids=[OTHER]), ['keep_ids and verify_secret', 'mints']),
         (dict(state='present', tokens=[A], keep_ids=[OTHER]), ['keep_ids', 'exclusive=true']),
+        (dict(state='absent', ids=[OTHER], exclusive=True, keep_ids=[OTHER], verify_secret=True, store=True),
+         ['exclusive, keep_ids, verify_secret and store cannot be used with state=absent.']),
+        (dict(state='present', exclusive=True, keep_ids=[OTHER], verify_secret=True),
+         ['exclusive, keep_ids and verify_secret need tokens;']),
     ])
     def test_conflicts_name_the_options(self, kwargs, names):
         with pytest.raises(PlanError) as info:

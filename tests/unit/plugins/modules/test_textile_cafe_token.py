@@ -273,6 +273,42 @@ class TestMint:
         assert len(api_requests(sim, 'GET')) == 2
 
 
+    def test_unstored_mint_reports_the_stored_ids_unchanged(self, run, sim):
+        existing = new_token()
+        sim.control.seed([existing])
+        result = run(store=False, _ansible_diff=True, allowed_key='token')
+        assert result['changed'] is False and result['token_id'] == token_id(result['token'])
+        assert result['ids'] == ids(existing) and result['created_ids'] == result['removed_ids'] == []
+        assert result['diff'] == {'before': token_id(existing), 'after': token_id(existing)}
+
+    def test_stored_mint_in_check_mode_shows_the_id_to_come_in_the_diff(self, run, sim):
+        existing = new_token()
+        sim.control.seed([existing])
+        result = run(_ansible_check_mode=True, _ansible_diff=True)
+        assert result['ids'] == ids(existing) and result['created_ids'] == []
+        assert result['diff'] == {'before': token_id(existing),  # the after list is sorted, like every ID list
+                                  'after': f'(the ID of the minted token)\n{token_id(existing)}'}
+
+    def test_a_failed_stored_mint_that_stored_nothing_says_so(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run()
+        assert result['failed'] and result['orphaned_ids'] == [] and 'No new ID appeared' in result['msg']
+        assert result['msg'].startswith('Minting a token failed after the request may have reached the cafe')
+        assert result['error']['kind'] == 'timeout'
+
+    def test_a_failed_unstored_mint_looks_for_no_orphan(self, run, sim, monkeypatch):
+        def create(self, token=None, store=True):
+            raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run(store=False)
+        assert result['failed'] and result['msg'].startswith('Minting a token failed: ')
+        assert 'orphaned_ids' not in result and [r['method'] for r in api_requests(sim)] == ['GET']
+
+
 class TestImportFailures:
     def test_duplicate_answer_is_decided_by_the_list(self, run, sim, monkeypatch):
         token = new_token()

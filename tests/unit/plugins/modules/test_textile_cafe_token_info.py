@@ -91,3 +91,13 @@ def test_failed_list_fails(run, sim):
 def test_bad_input_fails_before_any_request(run, sim, args, expected):
     result = run(**args)
     assert result['failed'] and expected in result['msg'] and api_requests(sim) == []
+
+
+def test_a_failed_secret_check_fails_naming_it(run, sim, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'bcrypt', None)  # the secret is checked with the validate endpoint
+    token = new_token()
+    sim.control.seed([token])
+    sim.control.add_fault(method='GET', path=f'/api/v0/tokens/{token}', action='status', status=500, body='db error')
+    result = run(tokens=[token])
+    assert result['failed'] and result['msg'].startswith('Checking a token secret failed: ')
+    assert 'db error' in result['msg'] and result['error']['status'] == 500
