@@ -414,7 +414,8 @@ def test_only_a_404_of_the_tokens_list_asks_the_node_what_it_is(monkeypatch, sim
 
 
 def test_the_404_diagnosis_names_the_node_and_the_api_version_asked_for(monkeypatch, sim):
-    sim.control.add_fault(method='GET', path='/', action='status', status=200, body=json.dumps({'node_version': '0.9.1'}))
+    sim.control.add_fault(method='GET', path='/', action='status', status=200,
+                          body=json.dumps({'node_version': '0.9.1'}))
     err = TextileError('Not found.', kind='not_found', path='/api/v3/tokens')
     msg = explained(monkeypatch, err, api_url=sim.url, api_version='v3')
     assert f'{sim.url} is a go-textile node API, version 0.9.1 (API unknown)' in msg
