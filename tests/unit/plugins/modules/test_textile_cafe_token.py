@@ -354,7 +354,8 @@ class TestImportFailures:
         tokens = sorted((new_token() for index in range(3)), key=token_id)
         stale = new_token()
         sim.control.seed([stale])
-        sim.control.add_fault(method='POST', action='status', status=500, body='disk full', count=1)
+        # The failing answer comes late, so that in parallel the other imports are surely in flight by then.
+        sim.control.add_fault(method='POST', action='status', status=500, body='disk full', count=1, delay=1.0)
         result = run(tokens=tokens, exclusive=True, concurrency=concurrency)
         assert result['failed'] and result['removed_ids'] == ids(stale)
         # One at a time, the first failure stops the rest; in parallel, the imports in flight end first.
