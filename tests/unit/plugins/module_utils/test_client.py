@@ -208,9 +208,10 @@ def test_send_post_passes_headers_with_a_json_body(raw_server):
 def test_send_post_multipart_posts_form_data(raw_server):
     server = raw_server(answer(201, 'done'))
     api = api_for(server.url)
-    response = api.send_post_multipart('files', args=['t1'], files={'file': ('a.txt', b'hello')}, data={'note': 'n'})
+    response = api.send_post_multipart('files', args=['t1'], opts={'o': 'p'}, files={'file': ('a.txt', b'hello')},
+                                       data={'note': 'n'})
     assert response.status_code == 201 and response.text == 'done'
-    api.send_post_multipart('files', headers={'X-Extra': 'e'})
+    api.send_post_multipart('files', args=['t2'], opts={'q': 'r'}, headers={'X-Extra': 'e'})
     api.send_post_multipart('files', files=[('one', ('1.txt', b'first')), ('two', ('2.txt', b'second'))],
                             headers={'X-Extra': 'f'})
     headers, body = server.requests[0].headers, server.requests[0].body
@@ -218,7 +219,9 @@ def test_send_post_multipart_posts_form_data(raw_server):
     assert headers['Content-Type'].startswith('multipart/form-data; boundary=')
     assert b'name="note"\r\n\r\nn\r\n' in body
     assert b'name="file"; filename="a.txt"' in body and b'hello' in body
-    assert headers['X-Textile-Args'] == 't1'
+    assert (headers['X-Textile-Args'], headers['X-Textile-Opts']) == ('t1', 'o=p')
+    assert (empty_headers['X-Textile-Args'], empty_headers['X-Textile-Opts']) == ('t2', 'q=r')
+    assert all(seen.line == 'POST /api/v0/files HTTP/1.1' for seen in server.requests)
     assert empty_headers['Content-Type'].startswith('multipart/form-data; boundary=')
     assert empty_body.startswith(b'--') and empty_body.endswith(b'--\r\n') and empty_headers['X-Extra'] == 'e'
     listed = server.requests[2]
@@ -484,6 +487,7 @@ def test_cancel_aborts_the_request_in_flight(raw_server):
     with pytest.raises(TextileError) as exc_info:
         request.result(timeout=5)
     assert exc_info.value.kind == 'cancelled' and 'cancelled' in str(exc_info.value)
+    assert exc_info.value.method == 'POST'
     assert_no_secret(exc_info.value)
     assert server.requests[0].headers['X-Textile-Opts'] == f'token={TOKEN},store=true'
     assert request.done()
