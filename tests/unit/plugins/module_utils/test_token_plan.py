@@ -74,6 +74,11 @@ class TestChooseAction:
         for name in names:
             assert name in str(info.value)
 
+    def test_a_single_conflicting_option_is_named_alone(self):
+        with pytest.raises(PlanError) as info:
+            choose_action(state='absent', ids=[OTHER], store=True)
+        assert str(info.value) == 'store cannot be used with state=absent.'
+
 
 class TestNormalizeTokens:
     def test_strips_merges_and_keeps_input_order(self):

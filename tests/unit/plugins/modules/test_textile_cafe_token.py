@@ -278,7 +278,8 @@ class TestMint:
         sim.control.seed([existing])
         result = run(store=False, _ansible_diff=True, allowed_key='token')
         assert result['changed'] is False and result['token_id'] == token_id(result['token'])
-        assert result['ids'] == ids(existing) and result['created_ids'] == result['removed_ids'] == []
+        assert result['ids'] == ids(existing)
+        assert result['created_ids'] == result['removed_ids'] == result['replaced_ids'] == []
         assert result['diff'] == {'before': token_id(existing), 'after': token_id(existing)}
 
     def test_stored_mint_in_check_mode_shows_the_id_to_come_in_the_diff(self, run, sim):
@@ -298,6 +299,27 @@ class TestMint:
         assert result['failed'] and result['orphaned_ids'] == [] and 'No new ID appeared' in result['msg']
         assert result['msg'].startswith('Minting a token failed after the request may have reached the cafe')
         assert result['error']['kind'] == 'timeout'
+
+    def test_a_failed_stored_mint_names_every_new_id_and_a_failed_second_list(self, run, sim, monkeypatch):
+        new = sorted([new_token(), new_token()], key=token_id)
+
+        def create(self, token=None, store=True):
+            sim.control.seed(new)
+            raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        result = run()
+        assert result['orphaned_ids'] == ids(*new) and f"{token_id(new[0])}, {token_id(new[1])};" in result['msg']
+
+        def create_then_fail_the_list(self, token=None, store=True):
+            sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=500, count=1)
+            raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
+
+        monkeypatch.setattr(Tokens, 'create', create_then_fail_the_list)
+        result = run()
+        assert result['failed'] and result['msg'].startswith(
+            'Minting a token failed (POST /api/v0/tokens: no answer); listing the tokens to look for an orphaned '
+            'token failed: ')
 
     def test_a_failed_unstored_mint_looks_for_no_orphan(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
