@@ -380,10 +380,10 @@ class TextileModule(AnsibleModule):
         self.no_log_values = {value for value in self.no_log_values
                               if not isinstance(value, str) or '\0' in value or value in shown}
 
-    def explain(self, err: TextileError, context: str | None = None) -> str:
+    def explain(self, err: TextileError, context: str) -> str:
         """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""
-        text = f'{context}: {err}' if context else str(err)
-        if err.kind == 'not_found' and str(err.path or '').rstrip('/').endswith('tokens'):
+        text = f'{context}: {err}'
+        if err.kind == 'not_found' and str(err.path).endswith('/tokens'):  # a path never ends in /
             text = f'{text} {self._diagnose_404()}'
         elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
             text = (f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
