@@ -95,6 +95,7 @@ WORDS = st.lists(st.text(alphabet=tf.ALPHABET + '0Il.', min_size=1, max_size=30)
 
 @given(WORDS)
 def test_the_cut_keeps_every_whole_word_that_fits_and_no_part_of_the_next(words):
+    words = ['lead'] * 56 + words  # 280 characters first, so that the cut falls among the generated words
     text = ' '.join(words)
     shown = server_words(text)
     if len(text) <= SERVER_TEXT_LIMIT:
@@ -113,6 +114,8 @@ def test_a_text_of_exactly_the_limit_is_shown_whole_and_a_word_ending_at_the_cut
     fits = 'abc ' * ((SERVER_TEXT_LIMIT - 3) // 4) + 'a'  # the last word ends exactly at limit - 3
     assert len(fits) == SERVER_TEXT_LIMIT - 3
     assert server_words(fits + ' and more') == fits + '...'
+    crossing = 'abc ' * ((SERVER_TEXT_LIMIT - 3) // 4) + 'abcdef more'  # the cut falls inside abcdef
+    assert server_words(crossing) == 'abc ' * ((SERVER_TEXT_LIMIT - 3) // 4 - 1) + 'abc...'
 
 
 def test_an_answer_of_exactly_the_read_bound_is_looked_at_whole():
