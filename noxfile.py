@@ -349,6 +349,20 @@ def ansible_doc(session: nox.Session) -> None:
             session.error(f"ansible-doc failed for {', '.join(failed) or 'nothing found to document'}")
 
 
+@nox.session(name="typing-plugins", tags=["lint"])
+def typing_plugins(session: nox.Session) -> None:
+    """mypy of plugins/ (mypy.ini: every function typed), with ansible-core, requests and bcrypt installed."""
+    session.install("mypy", "ansible-core", "requests", "types-requests", "bcrypt", "-c", CONSTRAINTS)
+    with temporary_directory("typing") as base:
+        link = base / "ansible_collections" / "textileio" / "textile"
+        link.parent.mkdir(parents=True)
+        link.symlink_to(ROOT, target_is_directory=True)
+        with session.chdir(base):
+            session.run("mypy", "--config-file", str(ROOT / "mypy.ini"), "--namespace-packages",
+                        "--explicit-package-bases", "ansible_collections/textileio/textile/plugins",
+                        env={"MYPYPATH": str(base)})
+
+
 @nox.session(name="changelog-lint", tags=["lint"])
 def changelog_lint(session: nox.Session) -> None:
     """antsibull-changelog lint: the changelog fragments and changelogs/changelog.yaml."""

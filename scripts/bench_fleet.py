@@ -29,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import ANSIBLE_PLAYBOOK, ROOT, SimProcess, ansible_env, machine, new_tokens, task_times
+from benchmark import (ANSIBLE_PLAYBOOK, ROOT, SimProcess, ansible_env, collection_workdir, machine, new_tokens,
+                       task_times)
 
 SIMULATORS = 4
 FLEET_TOKENS = 3  # the client tokens every cafe of the fleet accepts
@@ -307,9 +308,7 @@ def fleet_report(runs: int, sizes: list[int], forks: int) -> list[str]:
     sims: list[SimProcess] = []
     try:
         with tempfile.TemporaryDirectory(prefix="textile-fleet-") as tmp:
-            workdir = Path(tmp)
-            (workdir / "collections" / "ansible_collections" / "textileio").mkdir(parents=True)
-            (workdir / "collections" / "ansible_collections" / "textileio" / "textile").symlink_to(ROOT)
+            workdir = collection_workdir(tmp)
             sims += [SimProcess(bcrypt_cost=BCRYPT_COST) for _number in range(SIMULATORS)]
             fleet_tokens = new_tokens(FLEET_TOKENS)
             fleets = [Fleet(size, sims, fleet_tokens, workdir) for size in sizes]

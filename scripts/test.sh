@@ -138,7 +138,9 @@ for entry in json.load(sys.stdin):
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/textile-test.XXXXXX") || { say "setup: mktemp failed"; exit 1; }
     trap 'rm -rf "$WORK"' EXIT
     say "[$(clock)] running the nox sessions, $JOBS at a time; each one's output is shown when it ends"
-    (cd "$ROOT" && "$VENV_DIR/bin/nox" -f "$ROOT/noxfile.py" --parallel "$JOBS" --no-color \
+    # CI=true: antsibull-nox's formatters check (ruff format --check) instead of rewriting the files; run
+    # `nox -e formatters` without it to format. PATH: antsibull-nox finds collections with ansible-galaxy.
+    (cd "$ROOT" && PATH="$VENV_DIR/bin:$PATH" CI=true "$VENV_DIR/bin/nox" -f "$ROOT/noxfile.py" --parallel "$JOBS" --no-color \
         --report "$WORK/report.json" "$@" </dev/null 2>&1) | progress
     rc=${PIPESTATUS[0]}
 

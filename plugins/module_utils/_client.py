@@ -507,14 +507,14 @@ def _watching_adapter() -> Any:
     Watch of the sending thread, through the pools of direct and proxied requests alike."""
 
     def watched(base: type) -> type:
-        class Connection(base):  # type: ignore[valid-type,misc]
+        class Connection(base):
             def connect(self) -> None:
                 super().connect()
                 Watch.add(self)
         return Connection
 
     def pool(base: type, connection: type) -> type:
-        class Pool(base):  # type: ignore[valid-type,misc]
+        class Pool(base):
             ConnectionCls = watched(connection)
 
             def _get_conn(self, timeout: float | None = None) -> Any:

@@ -326,7 +326,7 @@ class TokenModule(TextileModule):
         """Mint a token (stored or not) and return the module result."""
         self.warn_plain_http()
         result: dict[str, Any] = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
-                      changed=is_changed(minted_stored=store))
+                                      changed=is_changed(minted_stored=store))
         if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:

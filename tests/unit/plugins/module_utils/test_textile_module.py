@@ -114,7 +114,7 @@ def test_the_urllib3_problem_names_the_version_and_the_fix():
             "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
             "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)")
     from ansible_collections.textileio.textile.plugins.module_utils import _client
-    root = _client.__file__.split(os.sep + 'ansible_collections' + os.sep)[0]  # ansible-test's path is not inherited
+    root = _client.__file__.split(os.sep + 'ansible_collections' + os.sep, maxsplit=1)[0]  # ansible-test's path is not inherited
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + sys.path))
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                          env=env).stdout.splitlines()

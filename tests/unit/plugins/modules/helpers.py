@@ -75,13 +75,13 @@ MASK = '********'
 
 
 def _masked(value, secrets):
-    """``value`` with every occurrence of each of ``secrets`` in its strings (keys too) replaced by MASK."""
+    """``value`` with every occurrence of each of ``secrets`` in its string values replaced by MASK."""
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {_masked(key, secrets): _masked(item, secrets) for key, item in value.items()}
+        return {key: _masked(item, secrets) for key, item in value.items()}
     if isinstance(value, list):
         return [_masked(item, secrets) for item in value]
     return value
