@@ -25,12 +25,15 @@ import nox
 try:
     import antsibull_nox
 except ImportError:
-    raise SystemExit("noxfile.py needs antsibull-nox next to nox: run scripts/test.sh, "
-                     "or install scripts/requirements-nox.txt") from None
+    raise SystemExit(
+        "noxfile.py needs antsibull-nox next to nox: run scripts/test.sh, or install scripts/requirements-nox.txt"
+    ) from None
 
 ROOT = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("TEXTILE_VENV_CACHE")
-             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "textileio-textile")
+CACHE = Path(
+    os.environ.get("TEXTILE_VENV_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "textileio-textile"
+)
 CONSTRAINTS = "scripts/constraints-nox-sessions.txt"
 
 # Session venvs (antsibull-nox's sessions) live with the line venvs and are reused: a warm run installs
@@ -54,8 +57,15 @@ LINE_OF_CORE = {core: line for line, (core, _python) in LINES.items()}
 
 def line_venv(session: nox.Session, core: str) -> Path:
     """The venv of the line with ansible-core ``core`` (scripts/venv.sh builds it on first use)."""
-    out = session.run("bash", str(ROOT / "scripts" / "venv.sh"), LINE_OF_CORE[core],
-                      silent=True, stderr=None, external=True, log=False)
+    out = session.run(
+        "bash",
+        str(ROOT / "scripts" / "venv.sh"),
+        LINE_OF_CORE[core],
+        silent=True,
+        stderr=None,
+        external=True,
+        log=False,
+    )
     venv = Path(str(out).strip().splitlines()[-1])
     session.log(f"ansible-core {core} line: {venv}")
     return venv
@@ -80,8 +90,7 @@ def temporary_directory(prefix: str):
 def tracked_files() -> list[str]:
     """The files git tracks (staged new files included), as they are in the work tree."""
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    return [name for name in out.decode("utf-8", "surrogateescape").split("\0")
-            if name and (ROOT / name).is_file()]
+    return [name for name in out.decode("utf-8", "surrogateescape").split("\0") if name and (ROOT / name).is_file()]
 
 
 def copy_collection(base: Path) -> Path:
@@ -112,8 +121,10 @@ def ensure_debian_package(session: nox.Session, package: str, *commands: str) ->
     if any(shutil.which(command) for command in commands):
         return True
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        session.warn(f"{commands[0]} is missing and cannot be installed here (not root, or no apt-get): "
-                     "the tests that need it skip")
+        session.warn(
+            f"{commands[0]} is missing and cannot be installed here (not root, or no apt-get): "
+            "the tests that need it skip"
+        )
         return False
     CACHE.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -122,8 +133,12 @@ def ensure_debian_package(session: nox.Session, package: str, *commands: str) ->
         fcntl.flock(lock, fcntl.LOCK_EX)  # one apt-get at a time among parallel sessions
         if not any(shutil.which(command) for command in commands):
             session.log(f"installing Debian's {package} with apt-get")
-            quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
-                     "env": env}
+            quiet = {
+                "stdin": subprocess.DEVNULL,
+                "stdout": subprocess.DEVNULL,
+                "stderr": subprocess.DEVNULL,
+                "env": env,
+            }
             if subprocess.run(install, check=False, **quiet).returncode != 0:
                 subprocess.run(["apt-get", "update", "-qq", "-o", "DPkg::Lock::Timeout=600"], check=False, **quiet)
                 subprocess.run(install, check=False, **quiet)
@@ -142,7 +157,7 @@ def install_get_pip_standin(venv: Path) -> None:
     requirements = next(venv.glob("lib/python3*/site-packages/ansible_test/_internal/python_requirements.py"))
     text = requirements.read_text(encoding="utf-8")
     marker = "pip='"
-    version = text[text.index(marker) + len(marker):].split("'", 1)[0]
+    version = text[text.index(marker) + len(marker) :].split("'", 1)[0]
     dest = Path.home() / ".ansible" / "test" / "cache" / f"get_pip_{version.replace('.', '_')}.py"
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.exists() or "get_pip_standin" in dest.read_text(encoding="utf-8"):
@@ -153,8 +168,18 @@ def run_pytest(session: nox.Session, core: str, *args: str) -> None:
     """pytest in the line of ansible-core ``core``, from the work tree; no tests collected fails."""
     venv = line_venv(session, core)
     with collection_pythonpath() as pythonpath, session.chdir(ROOT):
-        session.run(str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                    *args, *session.posargs, env=venv_env(venv, PYTHONPATH=pythonpath), external=True)
+        session.run(
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *args,
+            *session.posargs,
+            env=venv_env(venv, PYTHONPATH=pythonpath),
+            external=True,
+        )
 
 
 def run_ansible_test(session: nox.Session, core: str, command: str, *args: str) -> None:
@@ -165,8 +190,19 @@ def run_ansible_test(session: nox.Session, core: str, command: str, *args: str) 
     with temporary_directory(f"{command}-{core}") as base:
         copy = copy_collection(base)
         with session.chdir(copy):
-            session.run(str(venv / "bin" / "ansible-test"), command, "--python", python, "--color", "no",
-                        "--requirements", *args, *session.posargs, env=venv_env(venv), external=True)
+            session.run(
+                str(venv / "bin" / "ansible-test"),
+                command,
+                "--python",
+                python,
+                "--color",
+                "no",
+                "--requirements",
+                *args,
+                *session.posargs,
+                env=venv_env(venv),
+                external=True,
+            )
 
 
 # ---- sessions on the test lines, longest first (two run at a time, in this order) ------------------------------
@@ -317,32 +353,61 @@ def ansible_doc(session: nox.Session) -> None:
     with temporary_directory("ansible-doc") as base:
         copy = copy_collection(base / "source")
         with session.chdir(copy):
-            session.run(str(venv / "bin" / "ansible-galaxy"), "collection", "build",
-                        "--output-path", str(base / "dist"), env=env, external=True)
+            session.run(
+                str(venv / "bin" / "ansible-galaxy"),
+                "collection",
+                "build",
+                "--output-path",
+                str(base / "dist"),
+                env=env,
+                external=True,
+            )
         tarball = next((base / "dist").glob("textileio-textile-*.tar.gz"))
         installed = base / "installed"
-        session.run(str(venv / "bin" / "ansible-galaxy"), "collection", "install", "-p", str(installed),
-                    str(tarball), env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(installed)), external=True)
+        session.run(
+            str(venv / "bin" / "ansible-galaxy"),
+            "collection",
+            "install",
+            "-p",
+            str(installed),
+            str(tarball),
+            env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(installed)),
+            external=True,
+        )
         collection = installed / "ansible_collections" / "textileio" / "textile"
-        plugins = [("module", path.stem) for path in sorted((collection / "plugins" / "modules").glob("*.py"))
-                   if not path.stem.startswith("_")]
+        plugins = [
+            ("module", path.stem)
+            for path in sorted((collection / "plugins" / "modules").glob("*.py"))
+            if not path.stem.startswith("_")
+        ]
         plugins += [("filter", path.stem) for path in sorted((collection / "plugins" / "filter").glob("*.yml"))]
-        plugins += [("role", path.parent.parent.name)
-                    for path in sorted(collection.glob("roles/*/meta/argument_specs.yml"))]
+        plugins += [
+            ("role", path.parent.parent.name) for path in sorted(collection.glob("roles/*/meta/argument_specs.yml"))
+        ]
         # From a directory outside any collection, so only the installed copy can answer.
         doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
         failed = []
         with session.chdir(installed):
             for kind, name in plugins:
-                done = subprocess.run([str(venv / "bin" / "ansible-doc"), "-t", kind, f"textileio.textile.{name}"],
-                                      env=dict(os.environ, **doc_env), capture_output=True, text=True, check=False)
+                done = subprocess.run(
+                    [str(venv / "bin" / "ansible-doc"), "-t", kind, f"textileio.textile.{name}"],
+                    env=dict(os.environ, **doc_env),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
                 # ansible-core 2.21 warns about its own internal collection when documenting roles.
-                errors = [line for line in done.stderr.splitlines()
-                          if "_protomatter' does not have a MANIFEST.json" not in line]
+                errors = [
+                    line
+                    for line in done.stderr.splitlines()
+                    if "_protomatter' does not have a MANIFEST.json" not in line
+                ]
                 if done.returncode != 0 or not done.stdout.strip() or errors:
                     failed.append(name)
-                    session.warn(f"ansible-doc -t {kind} textileio.textile.{name}: FAILED (exit {done.returncode})\n"
-                                 + "\n".join(errors))
+                    session.warn(
+                        f"ansible-doc -t {kind} textileio.textile.{name}: FAILED (exit {done.returncode})\n"
+                        + "\n".join(errors)
+                    )
                 else:
                     session.log(f"ansible-doc -t {kind} textileio.textile.{name}: ok")
         if not plugins or failed:
@@ -358,9 +423,15 @@ def typing_plugins(session: nox.Session) -> None:
         link.parent.mkdir(parents=True)
         link.symlink_to(ROOT, target_is_directory=True)
         with session.chdir(base):
-            session.run("mypy", "--config-file", str(ROOT / "mypy.ini"), "--namespace-packages",
-                        "--explicit-package-bases", "ansible_collections/textileio/textile/plugins",
-                        env={"MYPYPATH": str(base)})
+            session.run(
+                "mypy",
+                "--config-file",
+                str(ROOT / "mypy.ini"),
+                "--namespace-packages",
+                "--explicit-package-bases",
+                "ansible_collections/textileio/textile/plugins",
+                env={"MYPYPATH": str(base)},
+            )
 
 
 @nox.session(name="changelog-lint", tags=["lint"])
@@ -373,10 +444,12 @@ def changelog_lint(session: nox.Session) -> None:
 @nox.session(name="sanity-ignores", python=False, tags=["sanity"])
 def sanity_ignores(session: nox.Session) -> None:
     """No entry in tests/sanity/ignore-*.txt: sanity is clean without ignores."""
-    entries = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-               for path in sorted(ROOT.glob("tests/sanity/ignore-*.txt"))
-               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-               if line.strip() and not line.lstrip().startswith("#")]
+    entries = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted(ROOT.glob("tests/sanity/ignore-*.txt"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if entries:
         session.error("sanity ignore entries are not allowed; fix the code instead:\n" + "\n".join(entries))
     session.log("no ignore entries under tests/sanity")

@@ -29,8 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import (ANSIBLE_PLAYBOOK, ROOT, SimProcess, ansible_env, collection_workdir, machine, new_tokens,
-                       task_times)
+from benchmark import (
+    ANSIBLE_PLAYBOOK,
+    ROOT,
+    SimProcess,
+    ansible_env,
+    collection_workdir,
+    machine,
+    new_tokens,
+    task_times,
+)
 
 SIMULATORS = 4
 FLEET_TOKENS = 3  # the client tokens every cafe of the fleet accepts
@@ -53,10 +61,22 @@ def host_names(size: int) -> list[str]:
 
 def inventory(hosts: dict[str, dict], group_vars: dict) -> dict:
     """A YAML inventory (written as JSON): the hosts in group textile_cafes, each cafe run on the controller."""
-    return {"all": {"children": {"textile_cafes": {"hosts": hosts, "vars": dict(group_vars, **{
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-    })}}}}
+    return {
+        "all": {
+            "children": {
+                "textile_cafes": {
+                    "hosts": hosts,
+                    "vars": dict(
+                        group_vars,
+                        **{
+                            "ansible_connection": "local",
+                            "ansible_python_interpreter": sys.executable,
+                        },
+                    ),
+                }
+            }
+        }
+    }
 
 
 def write_secret_json(path: Path, data: dict) -> None:
@@ -83,12 +103,20 @@ class Fleet:
         self.dir.mkdir()
         names = host_names(size)
         urls = {name: sims[number % len(sims)].url for number, name in enumerate(names)}
-        write_secret_json(self.dir / "fleet.json", inventory(
-            {name: {"textile_api_url": urls[name]} for name in names},
-            {"cafe_tokens_present": fleet_tokens}))
-        write_secret_json(self.dir / "first.json", inventory(
-            {name: {"textile_api_url": urls[name], "cafe_tokens_present": new_tokens(FLEET_TOKENS)}
-             for name in names}, {}))
+        write_secret_json(
+            self.dir / "fleet.json",
+            inventory({name: {"textile_api_url": urls[name]} for name in names}, {"cafe_tokens_present": fleet_tokens}),
+        )
+        write_secret_json(
+            self.dir / "first.json",
+            inventory(
+                {
+                    name: {"textile_api_url": urls[name], "cafe_tokens_present": new_tokens(FLEET_TOKENS)}
+                    for name in names
+                },
+                {},
+            ),
+        )
         self.samples: dict[str, list[dict]] = {name: [] for name, _playbook, _inventory in RUNS}
 
     def prepare(self, run: str) -> None:
@@ -105,16 +133,25 @@ class Fleet:
         tag = f"{run.split(',')[0]}-{inventory_file.split('.')[0]}-{run_no}"
         junit_dir, temp = self.dir / f"junit-{tag}", self.dir / f"tmp-{tag}"
         env = ansible_env(workdir, junit_dir)
-        env.update({
-            "ANSIBLE_FORKS": str(forks),
-            "ANSIBLE_PIPELINING": "true",
-            "ANSIBLE_LOCAL_TEMP": str(temp / "local"),
-            "ANSIBLE_REMOTE_TMP": str(temp / "remote"),
-            "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        })
+        env.update(
+            {
+                "ANSIBLE_FORKS": str(forks),
+                "ANSIBLE_PIPELINING": "true",
+                "ANSIBLE_LOCAL_TEMP": str(temp / "local"),
+                "ANSIBLE_REMOTE_TMP": str(temp / "remote"),
+                "ANSIBLE_RETRY_FILES_ENABLED": "false",
+            }
+        )
         started = time.monotonic()
-        proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory_file, playbook], cwd=self.dir, env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [ANSIBLE_PLAYBOOK, "-i", inventory_file, playbook],
+            cwd=self.dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         wall = time.monotonic() - started
         if proc.returncode != 0:
             tail = "\n".join(proc.stdout.splitlines()[-20:])
@@ -137,7 +174,11 @@ class Fleet:
         base = self.dir / "textile-cafe-report"
         summary = json.loads((base / "textile-cafe-report.json").read_text())["summary"]
         if (summary["cafes"], summary["reachable"], summary["missing"], summary["unexpected"]) != (
-                self.size, self.size, {}, {}):
+            self.size,
+            self.size,
+            {},
+            {},
+        ):
             raise RuntimeError(f"report of {self.size} hosts: unexpected summary {summary}")
         return {"html_kb": (base / "textile-cafe-report.html").stat().st_size / 1024}
 
@@ -155,27 +196,35 @@ def spread(fleet: Fleet, run: str) -> str:
 
 
 def runs_table(fleets: list[Fleet]) -> list[str]:
-    rows = ["| playbook run | hosts | requests | per host | writes | wall (s) | per host (ms) | "
-            "per host, lowest to highest run (ms) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| playbook run | hosts | requests | per host | writes | wall (s) | per host (ms) | "
+        "per host, lowest to highest run (ms) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for run, _playbook, _inventory in RUNS:
         for fleet in fleets:
             requests = fleet.median(run, "requests")
-            rows.append(f"| {run} | {fleet.size} | {requests:g} | {requests / fleet.size:g} "
-                        f"| {fleet.median(run, 'writes'):g} | {fleet.median(run, 'wall'):.1f} "
-                        f"| {per_host_ms(fleet.median(run, 'wall'), fleet.size)} | {spread(fleet, run)} |")
+            rows.append(
+                f"| {run} | {fleet.size} | {requests:g} | {requests / fleet.size:g} "
+                f"| {fleet.median(run, 'writes'):g} | {fleet.median(run, 'wall'):.1f} "
+                f"| {per_host_ms(fleet.median(run, 'wall'), fleet.size)} | {spread(fleet, run)} |"
+            )
     return rows
 
 
 def report_table(fleets: list[Fleet]) -> list[str]:
-    rows = ["| hosts | build the fleet report (s) | per host (ms) | write JSON (s) | write HTML (s) "
-            "| per host (ms) | HTML page (kB) |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| hosts | build the fleet report (s) | per host (ms) | write JSON (s) | write HTML (s) "
+        "| per host (ms) | HTML page (kB) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for fleet in fleets:
         build, html = fleet.median("report", "build"), fleet.median("report", "html")
-        rows.append(f"| {fleet.size} | {build:.3f} | {per_host_ms(build, fleet.size)} "
-                    f"| {fleet.median('report', 'json'):.3f} | {html:.3f} | {per_host_ms(html, fleet.size)} "
-                    f"| {fleet.median('report', 'html_kb'):.0f} |")
+        rows.append(
+            f"| {fleet.size} | {build:.3f} | {per_host_ms(build, fleet.size)} "
+            f"| {fleet.median('report', 'json'):.3f} | {html:.3f} | {per_host_ms(html, fleet.size)} "
+            f"| {fleet.median('report', 'html_kb'):.0f} |"
+        )
     return rows
 
 
@@ -208,6 +257,7 @@ def summary(fleets: list[Fleet]) -> list[str]:
 def load_ansible_plugins() -> None:
     """Set up ansible-core's plugin loader in this process, once."""
     from ansible.plugins.loader import init_plugin_loader
+
     init_plugin_loader()
 
 
@@ -227,11 +277,26 @@ def render_report(size: int, ids: list[str]) -> tuple[float, float]:
     inventory_manager = InventoryManager(loader=loader, sources=",".join(names) + ",")  # a host list
     variables = VariableManager(loader=loader, inventory=inventory_manager)
     for number, name in enumerate(names):
-        variables.set_nonpersistent_facts(name, {"cafe_token_report_entry": {
-            "reachable": True, "error": None, "api_url": f"http://127.0.0.1:{40600 + number % SIMULATORS}",
-            "api_url_note": "not shown", "node_version": "0.7.8", "count": len(ids), "ids": ids}})
-    task_vars = {"ansible_play_hosts_all": names, "hostvars": HostVars(inventory_manager, variables, loader),
-                 "cafe_token_report_expected_ids": [], "cafe_token_report_labels": {}}
+        variables.set_nonpersistent_facts(
+            name,
+            {
+                "cafe_token_report_entry": {
+                    "reachable": True,
+                    "error": None,
+                    "api_url": f"http://127.0.0.1:{40600 + number % SIMULATORS}",
+                    "api_url_note": "not shown",
+                    "node_version": "0.7.8",
+                    "count": len(ids),
+                    "ids": ids,
+                }
+            },
+        )
+    task_vars = {
+        "ansible_play_hosts_all": names,
+        "hostvars": HostVars(inventory_manager, variables, loader),
+        "cafe_token_report_expected_ids": [],
+        "cafe_token_report_labels": {},
+    }
     templates = ROOT / "roles" / "cafe_token_report" / "templates"
 
     def render(name: str, extra: dict) -> tuple[float, str]:
@@ -258,17 +323,22 @@ def render_table(sizes: list[int], runs: int) -> tuple[list[str], list[str]]:
         print(f"rendering the report templates over {size} cafes", file=sys.stderr)
         samples = [render_report(size, sorted(ids)) for _run in range(runs)]
         medians.append([statistics.median(column) for column in zip(*samples)])
-    rows = ["| cafes | build the report data (ms) | per cafe (µs) | HTML page (ms) | per cafe (µs) |",
-            "| ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| cafes | build the report data (ms) | per cafe (µs) | HTML page (ms) | per cafe (µs) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
     for size, (build, html) in zip(sizes, medians):
-        rows.append(f"| {size} | {build * 1000:.0f} | {build / size * 1e6:.0f} | {html * 1000:.0f} "
-                    f"| {html / size * 1e6:.0f} |")
+        rows.append(
+            f"| {size} | {build * 1000:.0f} | {build / size * 1e6:.0f} | {html * 1000:.0f} | {html / size * 1e6:.0f} |"
+        )
     # Each render has a fixed cost (compiling the template) that weighs on the small sizes: judge the growth
     # from the largest fleet measured above.
     large = [(size, build, html) for size, (build, html) in zip(sizes, medians) if size >= largest]
     large_sizes, builds, htmls = (list(column) for column in zip(*large))
-    line = (f"- the report templates rendered alone, CPU per cafe: report data {flatness(large_sizes, builds, 'µs')}; "
-            f"HTML page {flatness(large_sizes, htmls, 'µs')}.")
+    line = (
+        f"- the report templates rendered alone, CPU per cafe: report data {flatness(large_sizes, builds, 'µs')}; "
+        f"HTML page {flatness(large_sizes, htmls, 'µs')}."
+    )
     return rows, [line]
 
 
@@ -321,19 +391,32 @@ def fleet_report(runs: int, sizes: list[int], forks: int) -> list[str]:
         for sim in sims:
             sim.stop()
     rendered, rendered_summary = render_table(sizes, runs)
-    return (["## Fleet scale", "", f"Median of {runs} rounds; forks {forks}; {SIMULATORS} simulators.", ""]
-            + runs_table(fleets) + ["", "The report's controller-side steps (its `run_once` tasks):", ""]
-            + report_table(fleets) + ["", "The report's templates rendered alone (CPU time, median of "
-                                      f"{runs}; every cafe readable and holding the {FLEET_TOKENS} fleet IDs):", ""]
-            + rendered + ["", "### Method", ""] + method(forks) + ["", "### Summary", ""] + summary(fleets)
-            + rendered_summary)
+    return (
+        ["## Fleet scale", "", f"Median of {runs} rounds; forks {forks}; {SIMULATORS} simulators.", ""]
+        + runs_table(fleets)
+        + ["", "The report's controller-side steps (its `run_once` tasks):", ""]
+        + report_table(fleets)
+        + [
+            "",
+            "The report's templates rendered alone (CPU time, median of "
+            f"{runs}; every cafe readable and holding the {FLEET_TOKENS} fleet IDs):",
+            "",
+        ]
+        + rendered
+        + ["", "### Method", ""]
+        + method(forks)
+        + ["", "### Summary", ""]
+        + summary(fleets)
+        + rendered_summary
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="rounds; each figure is their median (default 3)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200],
-                        help="numbers of inventory hosts (default 50 100 200)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[50, 100, 200], help="numbers of inventory hosts (default 50 100 200)"
+    )
     parser.add_argument("--forks", type=int, default=20, help="ansible-playbook forks (default 20)")
     args = parser.parse_args()
     load_before = os.getloadavg()

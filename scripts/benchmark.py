@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
-from textile_sim import SimProcess  # noqa: E402
 from _token_format import b58encode  # noqa: E402
+from textile_sim import SimProcess  # noqa: E402
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 MODULE = "textileio.textile.textile_cafe_token"

@@ -33,7 +33,9 @@ def bundled_pip_wheel():
 
 def run_pip(wheel, args):
     """Run pip from inside its wheel (pip supports ``python pip.whl/pip``) and return its exit code."""
-    return subprocess.call([sys.executable, os.path.join(wheel, 'pip'), 'install', '--upgrade', '--force-reinstall'] + args)
+    return subprocess.call(
+        [sys.executable, os.path.join(wheel, 'pip'), 'install', '--upgrade', '--force-reinstall'] + args
+    )
 
 
 def main(argv):
@@ -45,8 +47,10 @@ def main(argv):
         args.append('pip')
     if run_pip(wheel, args) == 0:
         return 0
-    sys.stderr.write('get_pip_standin: installing %s failed; installing the bundled %s instead\n'
-                     % (' '.join(args), os.path.basename(wheel)))
+    sys.stderr.write(
+        'get_pip_standin: installing %s failed; installing the bundled %s instead\n'
+        % (' '.join(args), os.path.basename(wheel))
+    )
     return run_pip(wheel, options + ['--no-index', wheel])
 
 

@@ -17,8 +17,19 @@ from jinja2 import Undefined, pass_context
 from jinja2.utils import missing
 
 # The modules' connection options (plugins/doc_fragments/connection.py), in the order the docs give them.
-OPTIONS = ('api_url', 'api_version', 'api_username', 'api_password', 'validate_certs', 'ca_path',
-           'client_cert', 'client_key', 'timeout', 'retries', 'headers')
+OPTIONS = (
+    'api_url',
+    'api_version',
+    'api_username',
+    'api_password',
+    'validate_certs',
+    'ca_path',
+    'client_cert',
+    'client_key',
+    'timeout',
+    'retries',
+    'headers',
+)
 
 
 def variable_names(prefix: str, option: str) -> tuple[str, str]:
@@ -27,7 +38,7 @@ def variable_names(prefix: str, option: str) -> tuple[str, str]:
     ``<prefix>_api_<option>`` with the option's own ``api_`` dropped (``cafe_tokens_api_url``,
     ``cafe_tokens_api_validate_certs``), then ``textile_<option>`` (``textile_api_url``, ``textile_validate_certs``).
     """
-    short = option[len('api_'):] if option.startswith('api_') else option
+    short = option[len('api_') :] if option.startswith('api_') else option
     return f'{prefix}_api_{short}', f'textile_{option}'
 
 
@@ -58,6 +69,7 @@ def connection_options(context: Any, prefix: str, variables: Mapping | None = No
         else:
             value = context.resolve_or_missing(name)
         return None if value is missing or isinstance(value, Undefined) else value
+
     return build_connection(lookup, prefix)
 
 

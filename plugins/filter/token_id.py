@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, token_id as _id
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id as _id
 
 
 def token_id(token: object) -> str:

@@ -59,9 +59,12 @@ if HAS_REQUESTS:
         from urllib3.exceptions import NewConnectionError
     except ImportError as exc:
         import urllib3
-        URLLIB3_PROBLEM = (f'requests is installed, but the urllib3 it uses ({getattr(urllib3, "__version__", "?")}) '
-                           f'lacks {exc.name or "a part"} that the textileio.textile client needs; install urllib3 '
-                           "1.26 or 2.x on the host that runs the module (pip install 'urllib3>=1.26,<3').")
+
+        URLLIB3_PROBLEM = (
+            f'requests is installed, but the urllib3 it uses ({getattr(urllib3, "__version__", "?")}) '
+            f'lacks {exc.name or "a part"} that the textileio.textile client needs; install urllib3 '
+            "1.26 or 2.x on the host that runs the module (pip install 'urllib3>=1.26,<3')."
+        )
 
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
@@ -78,9 +81,17 @@ SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
 class TextileError(Exception):
     """A request to the node failed; ``str(err)`` says what to do about it."""
 
-    def __init__(self, message: str, kind: str = 'http', method: str | None = None, path: str | None = None,
-                 status: int | None = None, server_text: str | None = None, exc_class: str | None = None,
-                 sent: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        kind: str = 'http',
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        server_text: str | None = None,
+        exc_class: str | None = None,
+        sent: bool = True,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -95,8 +106,10 @@ class TextileError(Exception):
         return self.message
 
     def __repr__(self) -> str:
-        return (f'TextileError(kind={self.kind!r}, method={self.method!r}, path={self.path!r}, '
-                f'status={self.status!r}, exc_class={self.exc_class!r}, sent={self.sent!r})')
+        return (
+            f'TextileError(kind={self.kind!r}, method={self.method!r}, path={self.path!r}, '
+            f'status={self.status!r}, exc_class={self.exc_class!r}, sent={self.sent!r})'
+        )
 
 
 def _encode(value: object) -> str:
@@ -106,8 +119,7 @@ def _encode(value: object) -> str:
     return quote('' if value is None else str(value), safe='')
 
 
-def textile_headers(args: Sequence[object] | None = None,
-                    opts: Mapping[str, object] | None = None) -> dict[str, str]:
+def textile_headers(args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None) -> dict[str, str]:
     """The X-Textile-Args and X-Textile-Opts headers, both always present (empty when unused)."""
     return {
         'X-Textile-Args': ','.join(_encode(arg) for arg in args or ()),
@@ -131,7 +143,7 @@ def server_words(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
     text = redact(text)
     if len(text) <= limit:
         return text
-    cut = text[:limit - 3]
+    cut = text[: limit - 3]
     if text[limit - 3] != ' ':
         cut = cut.rpartition(' ')[0]  # the last word, cut short (an ID, a mark), goes whole
     return cut + '...'
@@ -166,10 +178,20 @@ def _has(causes: list[BaseException], *types: type) -> bool:
 class TextileAPI:
     """Send helpers for ``<api_url>/api/<api_version>/``, one ``requests.Session`` per instance."""
 
-    def __init__(self, api_url: str = 'http://127.0.0.1:40600', api_version: str = 'v0',
-                 username: str | None = None, password: str | None = None, validate_certs: bool = True,
-                 ca_path: str | None = None, client_cert: str | None = None, client_key: str | None = None,
-                 timeout: float = 30.0, retries: int = 3, headers: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        api_url: str = 'http://127.0.0.1:40600',
+        api_version: str = 'v0',
+        username: str | None = None,
+        password: str | None = None,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        headers: Mapping[str, object] | None = None,
+    ) -> None:
         api_url = (api_url or '').strip()
         parts = urlsplit(api_url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -214,37 +236,46 @@ class TextileAPI:
         path = redact_path(urlsplit(url).path)
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
-    def _exception_error(self, exc: Exception, method: str, url: str,
-                         stopped: str | None = None) -> TextileError:
+    def _exception_error(self, exc: Exception, method: str, url: str, stopped: str | None = None) -> TextileError:
         """A TextileError for a ``requests`` exception, built without the exception's text."""
         causes = _causes(exc)
         where = self.endpoint
         # The connection was never established: nothing reached the server.
         unbuildable = type(exc).__name__ in UNBUILDABLE or not isinstance(exc, requests.exceptions.RequestException)
-        unsent = unbuildable or _has(causes, NewConnectionError) or isinstance(
-            exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
+        unsent = (
+            unbuildable
+            or _has(causes, NewConnectionError)
+            or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
+        )
         if stopped == 'cancelled':
             kind, unsent = 'cancelled', False
             text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
         # The deadline (or, should it fire first, requests' own read timeout of the same length) ends a request that
         # was sent. It stops connected sockets only: a connect still going on at the deadline ends in
         # ConnectTimeout at the same moment, with nothing sent.
-        elif ((stopped == 'timeout' or isinstance(exc, requests.exceptions.Timeout))
-              and not isinstance(exc, requests.exceptions.ConnectTimeout)):
+        elif (stopped == 'timeout' or isinstance(exc, requests.exceptions.Timeout)) and not isinstance(
+            exc, requests.exceptions.ConnectTimeout
+        ):
             kind, unsent = 'timeout', False
-            text = (f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
-                    'too slowly; check the daemon or raise timeout.')
+            text = (
+                f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
+                'too slowly; check the daemon or raise timeout.'
+            )
         elif unbuildable:
             kind = 'connection'
             text = f'The request could not be built ({type(exc).__name__}): check api_url and headers.'
         elif isinstance(exc, requests.exceptions.SSLError):
             kind = 'tls'
             if _has(causes, ssl.SSLCertVerificationError):
-                text = (f'TLS certificate verification of {where} failed: set ca_path to the CA that signed '
-                        'the server certificate, or validate_certs to false if you trust this network.')
+                text = (
+                    f'TLS certificate verification of {where} failed: set ca_path to the CA that signed '
+                    'the server certificate, or validate_certs to false if you trust this network.'
+                )
             else:
-                text = (f'TLS handshake with {where} failed: check that the server speaks https on this port '
-                        'and that client_cert and client_key are right.')
+                text = (
+                    f'TLS handshake with {where} failed: check that the server speaks https on this port '
+                    'and that client_cert and client_key are right.'
+                )
         elif isinstance(exc, requests.exceptions.ConnectTimeout):
             kind = 'timeout'
             text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
@@ -259,8 +290,10 @@ class TextileAPI:
             text = f'Could not connect to {where}: check api_url and that the host is reachable.'
         else:
             kind = 'connection'
-            text = (f'The connection to {where} failed or was closed before an answer came: check that the '
-                    'daemon is running and api_url points to it.')
+            text = (
+                f'The connection to {where} failed or was closed before an answer came: check that the '
+                'daemon is running and api_url points to it.'
+            )
         exc_class = 'RequestNotBuilt' if unbuildable and exc_class_name(exc) not in UNBUILDABLE else exc_class_name(exc)
         return self.make_error(text, method, url, kind=kind, exc_class=exc_class, sent=not unsent)
 
@@ -273,15 +306,19 @@ class TextileAPI:
             if self.username is None:
                 message = 'The node requires Basic Auth (HTTP 401): set api_username and api_password.'
             else:
-                message = ('Basic Auth failed (HTTP 401): check api_username and api_password (the account '
-                           'address and the daemon pin).')
+                message = (
+                    'Basic Auth failed (HTTP 401): check api_username and api_password (the account '
+                    'address and the daemon pin).'
+                )
         elif status == 401:
             kind = 'invalid_token'
             message = f'The node rejected the token (HTTP 401{said}): it is not valid on this node.'
         elif status == 404:
             kind = 'not_found'
-            message = (f'Not found (HTTP 404{said}): check api_url (the local API of go-textile listens on port '
-                       '40600) and api_version.')
+            message = (
+                f'Not found (HTTP 404{said}): check api_url (the local API of go-textile listens on port '
+                '40600) and api_version.'
+            )
         elif status == 400:
             kind = 'bad_request'
             message = f'The node rejected the request (HTTP 400){said}.'
@@ -302,8 +339,9 @@ class TextileAPI:
         with self._lock:
             self.request_count += 1
 
-    def _send_once(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any],
-                   watch: Watch | None = None) -> requests.Response:
+    def _send_once(
+        self, method: str, url: str, headers: dict[str, str], body: dict[str, Any], watch: Watch | None = None
+    ) -> requests.Response:
         """One attempt. ``timeout`` bounds it as a whole (connect, headers and the whole answer): a timer shuts
         the connection down at the deadline, whatever the server trickles in."""
         watch = watch or Watch()
@@ -313,14 +351,26 @@ class TextileAPI:
             with watch.watching():
                 timer.start()
                 # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
-                response = self.session.request(method, url, headers=headers, timeout=self.timeout,
-                                                verify=self.session.verify, allow_redirects=False, stream=True, **body)
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=self.session.verify,
+                    allow_redirects=False,
+                    stream=True,
+                    **body,
+                )
                 response._content = _read_body(response)  # pylint: disable=protected-access
                 if watch.stopped:  # cut short at the deadline (urllib3 1.26 hands a short body over silently)
                     raise requests.exceptions.ConnectionError('stopped')
         except _TooLarge:
-            raise self.make_error(f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile '
-                                  'node?', method, url, kind='bad_response') from None
+            raise self.make_error(
+                f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile node?',
+                method,
+                url,
+                kind='bad_response',
+            ) from None
         except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
             error = self._exception_error(exc, method, url, watch.stopped)
             if error.sent:
@@ -333,10 +383,17 @@ class TextileAPI:
             return response
         raise self._status_error(response, method, url)
 
-    def _send(self, method: str, path: str, args: Sequence[object] | None = None,
-              opts: Mapping[str, object] | None = None, headers: Mapping[str, str] | None = None,
-              body: dict[str, Any] | None = None, retry_unsent: bool = False,
-              watch: Watch | None = None) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        retry_unsent: bool = False,
+        watch: Watch | None = None,
+    ) -> requests.Response:
         """Send with retries: GET and DELETE after connection errors, timeouts and 502/503/504;
         other methods only when never sent and ``retry_unsent``. Backoff 0.5 s, 1 s, 2 s, ..."""
         url = self.url(path)
@@ -360,34 +417,54 @@ class TextileAPI:
 
     def backoff(self, attempt: int) -> None:
         """Wait before the retry that follows ``attempt`` (counted from 0): 0.5 s, 1 s, 2 s, ..., at most 8 s."""
-        self.sleep(min(MAX_BACKOFF, 0.5 * 2 ** attempt))
+        self.sleep(min(MAX_BACKOFF, 0.5 * 2**attempt))
 
     @staticmethod
-    def _body(data: object,
-              headers: Mapping[str, str] | None) -> tuple[dict[str, Any], Mapping[str, str] | None]:
+    def _body(data: object, headers: Mapping[str, str] | None) -> tuple[dict[str, Any], Mapping[str, str] | None]:
         """Request body keyword and headers: bytes/str sent as they are, anything else as JSON."""
         if data is None or isinstance(data, (bytes, str)):
             return {'data': data}, headers
         return {'data': json.dumps(data)}, dict({'Content-Type': 'application/json'}, **(headers or {}))
 
-    def send_get(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
-                 headers: Mapping[str, str] | None = None) -> requests.Response:
+    def send_get(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         return self._send('GET', path, args, opts, headers)
 
-    def send_delete(self, path: str, args: Sequence[object] | None = None,
-                    opts: Mapping[str, object] | None = None,
-                    headers: Mapping[str, str] | None = None) -> requests.Response:
+    def send_delete(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         return self._send('DELETE', path, args, opts, headers)
 
-    def send_post(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
-                  data: object = None, headers: Mapping[str, str] | None = None,
-                  retry_unsent: bool = False) -> requests.Response:
+    def send_post(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        data: object = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsent: bool = False,
+    ) -> requests.Response:
         body, headers = self._body(data, headers)
         return self._send('POST', path, args, opts, headers, body, retry_unsent)
 
-    def send_put(self, path: str, args: Sequence[object] | None = None, opts: Mapping[str, object] | None = None,
-                 data: object = None, headers: Mapping[str, str] | None = None,
-                 retry_unsent: bool = False) -> requests.Response:
+    def send_put(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        data: object = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsent: bool = False,
+    ) -> requests.Response:
         body, headers = self._body(data, headers)
         return self._send('PUT', path, args, opts, headers, body, retry_unsent)
 
@@ -396,10 +473,18 @@ class TextileAPI:
         response = self.send_get('/')
         info = _json(response)
         if not isinstance(info, dict):
-            raise self.make_error('The answer is not a JSON object: is api_url a go-textile node?', 'GET',
-                                  response.url, kind='bad_response', status=response.status_code)
-        return {key: info[key] for key in ('node_version', 'cafe_version')
-                if isinstance(info.get(key), str) and _VERSION.fullmatch(info[key])}
+            raise self.make_error(
+                'The answer is not a JSON object: is api_url a go-textile node?',
+                'GET',
+                response.url,
+                kind='bad_response',
+                status=response.status_code,
+            )
+        return {
+            key: info[key]
+            for key in ('node_version', 'cafe_version')
+            if isinstance(info.get(key), str) and _VERSION.fullmatch(info[key])
+        }
 
 
 # A version string as go-textile gives it (0.7.8, 1.0.0-rc44, v0): short, no spaces, nothing a token could be.
@@ -511,6 +596,7 @@ def _watching_adapter() -> Any:
             def connect(self) -> None:
                 super().connect()
                 Watch.add(self)
+
         return Connection
 
     def pool(base: type, connection: type) -> type:
@@ -521,6 +607,7 @@ def _watching_adapter() -> Any:
                 conn = super()._get_conn(timeout)
                 Watch.add(conn)
                 return conn
+
         return Pool
 
     pools = {'http': pool(HTTPConnectionPool, HTTPConnection), 'https': pool(HTTPSConnectionPool, HTTPSConnection)}
@@ -557,9 +644,13 @@ class Tokens:
         try:
             parse_token(created)
         except ValueError:
-            raise self.api.make_error('The answer is not a token: is api_url a go-textile node?', 'POST',
-                                      self.api.url('tokens'), kind='bad_response',
-                                      status=response.status_code) from None
+            raise self.api.make_error(
+                'The answer is not a token: is api_url a go-textile node?',
+                'POST',
+                self.api.url('tokens'),
+                kind='bad_response',
+                status=response.status_code,
+            ) from None
         return created
 
     def list(self) -> list[str]:
@@ -567,8 +658,13 @@ class Tokens:
         response = self.api.send_get('tokens')
         entries = _json(response)
         if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
-            raise self.api.make_error('The answer is not a JSON list of strings: is api_url a go-textile node?', 'GET',
-                                      self.api.url('tokens'), kind='bad_response', status=response.status_code)
+            raise self.api.make_error(
+                'The answer is not a JSON list of strings: is api_url a go-textile node?',
+                'GET',
+                self.api.url('tokens'),
+                kind='bad_response',
+                status=response.status_code,
+            )
         return entries
 
     def entries(self) -> dict[str, bytes | None]:
@@ -576,9 +672,13 @@ class Tokens:
         try:
             return {entry.id: entry.bcrypt_hash for entry in map(parse_list_entry, self.list())}
         except TokenFormatError:
-            raise self.api.make_error('The cafe listed an entry that is not a token ID followed by a bcrypt hash: '
-                                      'is api_url a go-textile node?', 'GET', self.api.url('tokens'),
-                                      kind='bad_response') from None
+            raise self.api.make_error(
+                'The cafe listed an entry that is not a token ID followed by a bcrypt hash: '
+                'is api_url a go-textile node?',
+                'GET',
+                self.api.url('tokens'),
+                kind='bad_response',
+            ) from None
 
     def validate(self, token: str) -> bool:
         """True when the node accepts the token (200), False on its 401; raises on anything else.
@@ -603,5 +703,10 @@ class Tokens:
         """``DELETE tokens/<base58(id + 32 zero bytes)>``; None on 204 (go-textile answers 204 even when absent)."""
         response = self.api.send_delete(f'tokens/{id_path_segment(id_hex)}')
         if response.status_code != 204:
-            raise self.api.make_error(f'Unexpected answer HTTP {response.status_code} to a removal (expected 204).',
-                                      'DELETE', response.url, kind='bad_response', status=response.status_code)
+            raise self.api.make_error(
+                f'Unexpected answer HTTP {response.status_code} to a removal (expected 204).',
+                'DELETE',
+                response.url,
+                kind='bad_response',
+                status=response.status_code,
+            )

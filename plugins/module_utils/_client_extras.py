@@ -28,21 +28,33 @@ except ImportError:
 class ExtendedTextileAPI(TextileAPI):
     """TextileAPI with every send helper of the JavaScript client."""
 
-    def send_post_multipart(self, path: str, args: Sequence[object] | None = None,
-                            opts: Mapping[str, object] | None = None, files: Any = None,
-                            data: Mapping[str, object] | None = None,
-                            headers: Mapping[str, str] | None = None) -> Any:
+    def send_post_multipart(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        files: Any = None,
+        data: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """POST multipart/form-data: ``data`` items become form fields, ``files`` (requests style) file parts."""
         items = files.items() if isinstance(files, dict) else (files or [])
         parts = [(name, (None, value)) for name, value in (data or {}).items()] + list(items)
         if parts:
             return self._send('POST', path, args, opts, headers, {'files': parts})
         body, content_type = encode_multipart_formdata([])
-        return self._send('POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body})
+        return self._send(
+            'POST', path, args, opts, dict(headers or {}, **{'Content-Type': content_type}), {'data': body}
+        )
 
-    def send_post_cancelable(self, path: str, args: Sequence[object] | None = None,
-                             opts: Mapping[str, object] | None = None, data: object = None,
-                             headers: Mapping[str, str] | None = None) -> CancelableRequest:
+    def send_post_cancelable(
+        self,
+        path: str,
+        args: Sequence[object] | None = None,
+        opts: Mapping[str, object] | None = None,
+        data: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> CancelableRequest:
         """Start a POST in a thread and return its CancelableRequest handle."""
         body, headers = self._body(data, headers)
         return CancelableRequest(lambda watch: self._send('POST', path, args, opts, headers, body, watch=watch))
@@ -62,6 +74,7 @@ class CancelableRequest:
                 self._outcome = (True, send(self.watch))
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 self._outcome = (False, exc)
+
         self._thread = threading.Thread(target=run, name='textile-cancelable', daemon=True)
         self._thread.start()
 
@@ -77,11 +90,17 @@ class CancelableRequest:
         """The ``requests.Response``; raises TextileError (kind ``cancelled`` after a cancel)."""
         self._thread.join(timeout)
         if self.cancelled:
-            raise TextileError('The request was cancelled before the node answered; it may or may not have '
-                               'been carried out.', kind='cancelled', method='POST')
+            raise TextileError(
+                'The request was cancelled before the node answered; it may or may not have been carried out.',
+                kind='cancelled',
+                method='POST',
+            )
         if self._thread.is_alive():
-            raise TextileError(f'No answer within {timeout} s; the request is still running (cancel() stops it).',
-                               kind='timeout', method='POST')
+            raise TextileError(
+                f'No answer within {timeout} s; the request is still running (cancel() stops it).',
+                kind='timeout',
+                method='POST',
+            )
         ok, value = self._outcome
         if ok:
             return value

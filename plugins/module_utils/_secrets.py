@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 try:
     from ansible.module_utils.secrets import register_secret, register_secrets
+
     HAS_SECRETS_API = True
 except ImportError:
     HAS_SECRETS_API = False

@@ -142,8 +142,10 @@ def connection_problem(p: dict[str, Any]) -> str | None:
             return 'headers has a name that is not a valid HTTP header name (letters, digits and -).'
         lowered = name.lower()
         if lowered.startswith('x-textile-') or lowered == 'authorization' and p['api_username'] is not None:
-            return (f'headers may not set {name}: the module sends X-Textile-Args and X-Textile-Opts itself, and '
-                    'Authorization when api_username is set.')
+            return (
+                f'headers may not set {name}: the module sends X-Textile-Args and X-Textile-Opts itself, and '
+                'Authorization when api_username is set.'
+            )
         if lowered in FRAMING_HEADERS:
             return f'headers may not set {name}: the client sets it itself.'
         if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _printable_latin1(str(value)):
@@ -187,8 +189,9 @@ def strings_in(value: object, keys: bool = True) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [text for key, item in value.items()
-                for text in (strings_in(key) if keys else []) + strings_in(item, keys)]
+        return [
+            text for key, item in value.items() for text in (strings_in(key) if keys else []) + strings_in(item, keys)
+        ]
     if isinstance(value, (list, tuple)):
         return [text for item in value for text in strings_in(item, keys)]
     return []
@@ -217,8 +220,10 @@ def keys_in(value: object) -> list[object]:
 def mask_keys(value: object) -> object:
     """``value`` with every token-shaped run in a mapping key (at any depth) replaced by ``********``."""
     if isinstance(value, dict):
-        return {TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
-                for key, item in value.items()}
+        return {
+            TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
+            for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [mask_keys(item) for item in value]
     return value
@@ -261,15 +266,26 @@ class TextileModule(AnsibleModule):
             self.fail_json(msg=problem)
         self._warned_plain_http = False
         self._warned_validate = False
-        credentials = p['api_username'] is not None or p['api_password'] is not None or \
-            any(name.lower() == 'authorization' for name in p['headers'] or {})
+        credentials = (
+            p['api_username'] is not None
+            or p['api_password'] is not None
+            or any(name.lower() == 'authorization' for name in p['headers'] or {})
+        )
         if credentials or p.get('tokens'):
             self.warn_plain_http()
         self.api = TextileAPI(
-            api_url=p['api_url'].strip(), api_version=p['api_version'], username=p['api_username'],
-            password=p['api_password'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
-            client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
-            retries=p['retries'], headers=p['headers'])
+            api_url=p['api_url'].strip(),
+            api_version=p['api_version'],
+            username=p['api_username'],
+            password=p['api_password'],
+            validate_certs=p['validate_certs'],
+            ca_path=p['ca_path'],
+            client_cert=p['client_cert'],
+            client_key=p['client_key'],
+            timeout=p['timeout'],
+            retries=p['retries'],
+            headers=p['headers'],
+        )
         self.tokens = Tokens(self.api)
 
     def _load_params(self) -> None:
@@ -301,8 +317,10 @@ class TextileModule(AnsibleModule):
         if keyed:
             self.params.update({name: mask_keys(self.params[name]) for name in keyed})
             canonical = {alias: name for name, spec in self.argument_spec.items() for alias in spec.get('aliases', ())}
-            self.fail_json(msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
-                               'token: a secret belongs in a value, which is hidden, never in a key.')
+            self.fail_json(
+                msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
+                'token: a secret belongs in a value, which is hidden, never in a key.'
+            )
 
     def _log_invocation(self) -> None:
         # Ansible logs the arguments (to syslog) right after its own checks, and a NUL character makes that fail
@@ -317,9 +335,11 @@ class TextileModule(AnsibleModule):
         url = urlsplit(self.params['api_url'].strip())
         if url.scheme == 'http' and not is_loopback(url.hostname) and not self._warned_plain_http:
             self._warned_plain_http = True
-            self.warn(f'api_url uses plain http to {url.hostname}, which is not a loopback address: '
-                      'credentials and tokens cross the network unencrypted. Use https (for example '
-                      'behind a TLS reverse proxy) or run the module on the cafe host.')
+            self.warn(
+                f'api_url uses plain http to {url.hostname}, which is not a loopback address: '
+                'credentials and tokens cross the network unencrypted. Use https (for example '
+                'behind a TLS reverse proxy) or run the module on the cafe host.'
+            )
 
     def secret_matches(self, token: DeclaredToken, bcrypt_hash: bytes | None) -> bool:
         """Whether a DeclaredToken's secret is the stored one: bcrypt locally, else the validate endpoint.
@@ -352,8 +372,16 @@ class TextileModule(AnsibleModule):
         """
         if error is not None:
             msg = self.explain(error, msg)
-            result.setdefault('error', {'method': error.method, 'path': error.path, 'status': error.status,
-                                        'kind': error.kind, 'exception': error.exc_class})
+            result.setdefault(
+                'error',
+                {
+                    'method': error.method,
+                    'path': error.path,
+                    'status': error.status,
+                    'kind': error.kind,
+                    'exception': error.exc_class,
+                },
+            )
         note = self.done_note()
         result = dict(self.progress(), **result, msg=f'{msg} {note}' if note else msg)
         self._keep_no_log_values_shown(result)
@@ -377,8 +405,9 @@ class TextileModule(AnsibleModule):
         """
         invocation = self.params if getattr(self, '_inject_invocation', True) else None
         shown = '\0'.join(leaf_texts([result, invocation, getattr(self, '_warnings_given', [])]))
-        self.no_log_values = {value for value in self.no_log_values
-                              if not isinstance(value, str) or '\0' in value or value in shown}
+        self.no_log_values = {
+            value for value in self.no_log_values if not isinstance(value, str) or '\0' in value or value in shown
+        }
 
     def explain(self, err: TextileError, context: str) -> str:
         """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""
@@ -386,8 +415,10 @@ class TextileModule(AnsibleModule):
         if err.kind == 'not_found' and str(err.path).endswith('/tokens'):  # a path never ends in /
             text = f'{text} {self._diagnose_404()}'
         elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
-            text = (f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
-                    'TEXTILE_API_URL) when the API listens elsewhere.')
+            text = (
+                f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
+                'TEXTILE_API_URL) when the API listens elsewhere.'
+            )
         return text
 
     def run(self, work: Callable[[], dict[str, Any]]) -> None:
@@ -400,8 +431,10 @@ class TextileModule(AnsibleModule):
         except TextileError as err:
             self.fail_json('The request failed', error=err)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.fail_json(f'Internal error ({type(exc).__name__}): this is a bug of textileio.textile; please '
-                           'report it with the task that caused it (its arguments are not shown here).')
+            self.fail_json(
+                f'Internal error ({type(exc).__name__}): this is a bug of textileio.textile; please '
+                'report it with the task that caused it (its arguments are not shown here).'
+            )
         self.exit_json(**result)
 
     def _diagnose_404(self) -> str:
@@ -410,9 +443,13 @@ class TextileModule(AnsibleModule):
         except TextileError:
             info = {}
         if info.get('node_version'):
-            return (f"{self.params['api_url']} is a go-textile node API, version {info['node_version']} "
-                    f"(API {info.get('cafe_version', 'unknown')}), but it has no tokens API under "
-                    f"/api/{self.params['api_version']}: check api_version; the tokens API needs go-textile "
-                    '0.1.10 or later.')
-        return (f"{self.params['api_url']} does not answer like a go-textile node API (GET / gave no node_version): "
-                'check the port; the node API listens on 40600, not the cafe API port 40601 or the gateway port 5050.')
+            return (
+                f"{self.params['api_url']} is a go-textile node API, version {info['node_version']} "
+                f"(API {info.get('cafe_version', 'unknown')}), but it has no tokens API under "
+                f"/api/{self.params['api_version']}: check api_version; the tokens API needs go-textile "
+                '0.1.10 or later.'
+            )
+        return (
+            f"{self.params['api_url']} does not answer like a go-textile node API (GET / gave no node_version): "
+            'check the port; the node API listens on 40600, not the cafe API port 40601 or the gateway port 5050.'
+        )

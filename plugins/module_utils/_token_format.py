@@ -137,6 +137,7 @@ def redact(text: str) -> str:
     run of ``TOKEN_RUN_MIN_CHARS`` or more (a token cut short, or glued to other text) as ``<redacted>``.
     Linear in the length of ``text``.
     """
+
     def hide(match: re.Match) -> str:
         run = match.group(0)
         if len(run) <= LIST_ENTRY_MAX_CHARS:
@@ -144,6 +145,7 @@ def redact(text: str) -> str:
             if len(raw) >= TOKEN_BYTES:
                 return raw[:ID_BYTES].hex()
         return '<redacted>'
+
     return TOKEN_RUN.sub(hide, text)
 
 

@@ -42,24 +42,43 @@ def _join(names: list[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
 
 
-def choose_action(state: str, tokens: list[str] | None = None, ids: list[str] | None = None, exclusive: bool = False,
-                  keep_ids: list[str] | None = None, verify_secret: bool = False, store: bool | None = None) -> str:
+def choose_action(
+    state: str,
+    tokens: list[str] | None = None,
+    ids: list[str] | None = None,
+    exclusive: bool = False,
+    keep_ids: list[str] | None = None,
+    verify_secret: bool = False,
+    store: bool | None = None,
+) -> str:
     """Check the option combination of textile_cafe_token and say what the run does."""
     if state == 'absent':
-        conflicting = [name for name, used in (
-            ('exclusive', exclusive), ('keep_ids', keep_ids), ('verify_secret', verify_secret),
-            ('store', store is not None)) if used]
+        conflicting = [
+            name
+            for name, used in (
+                ('exclusive', exclusive),
+                ('keep_ids', keep_ids),
+                ('verify_secret', verify_secret),
+                ('store', store is not None),
+            )
+            if used
+        ]
         if conflicting:
             raise PlanError(f'{_join(conflicting)} cannot be used with state=absent.')
         if tokens is None and ids is None:
             raise PlanError('state=absent needs tokens, ids, or both: the tokens or token IDs to remove.')
         return REMOVE
     if ids is not None:
-        raise PlanError('ids can only be used with state=absent; to keep stored tokens whose secrets '
-                        'you do not hold while using exclusive=true, use keep_ids.')
+        raise PlanError(
+            'ids can only be used with state=absent; to keep stored tokens whose secrets '
+            'you do not hold while using exclusive=true, use keep_ids.'
+        )
     if tokens is None:
-        conflicting = [name for name, used in (
-            ('exclusive', exclusive), ('keep_ids', keep_ids), ('verify_secret', verify_secret)) if used]
+        conflicting = [
+            name
+            for name, used in (('exclusive', exclusive), ('keep_ids', keep_ids), ('verify_secret', verify_secret))
+            if used
+        ]
         if conflicting:
             raise PlanError(f'{_join(conflicting)} need tokens; state=present without tokens mints a new token.')
         return MINT
@@ -95,14 +114,17 @@ def normalize_tokens(values: list[str] | None, option: str = 'tokens', merge: bo
         try:
             parsed = parse_token(text)
         except TokenFormatError:
-            raise PlanError(f'{where} is not a valid token: a token is base58 (Bitcoin alphabet) '
-                            'and decodes to exactly 44 bytes.') from None
+            raise PlanError(
+                f'{where} is not a valid token: a token is base58 (Bitcoin alphabet) and decodes to exactly 44 bytes.'
+            ) from None
         token = DeclaredToken(parsed.id, parsed.secret, text, where)
         first = by_id.get(token.id)
         if merge and first is not None:
             if first.secret != token.secret:
-                raise PlanError(f'{first.where} and {where} have the same token ID {token.id} but different secrets; '
-                                'a cafe stores one secret per ID.')
+                raise PlanError(
+                    f'{first.where} and {where} have the same token ID {token.id} but different secrets; '
+                    'a cafe stores one secret per ID.'
+                )
             continue
         by_id.setdefault(token.id, token)
         declared.append(token)
@@ -116,15 +138,22 @@ def normalize_ids(values: list[str] | None, option: str = 'ids') -> list[str]:
         try:
             token_id = normalize_id(value)
         except TokenFormatError:
-            raise PlanError(f'{option}[{position}] is not a token ID: an ID is 24 hexadecimal characters '
-                            '(use the textileio.textile.token_id filter to get the ID of a token).') from None
+            raise PlanError(
+                f'{option}[{position}] is not a token ID: an ID is 24 hexadecimal characters '
+                '(use the textileio.textile.token_id filter to get the ID of a token).'
+            ) from None
         if token_id not in result:
             result.append(token_id)
     return result
 
 
-def plan_present(current_ids: Iterable[str], declared: list[DeclaredToken], exclusive: bool = False,
-                 keep_ids: Iterable[str] = (), mismatched_ids: Iterable[str] = ()) -> Plan:
+def plan_present(
+    current_ids: Iterable[str],
+    declared: list[DeclaredToken],
+    exclusive: bool = False,
+    keep_ids: Iterable[str] = (),
+    mismatched_ids: Iterable[str] = (),
+) -> Plan:
     """Declare ``declared`` on a cafe that stores ``current_ids``.
 
     ``mismatched_ids`` are stored declared IDs whose stored secret differs (verify_secret).
@@ -133,8 +162,10 @@ def plan_present(current_ids: Iterable[str], declared: list[DeclaredToken], excl
     current = set(current_ids)
     wanted = {token.id for token in declared}
     imports = sorted((token for token in declared if token.id not in current), key=lambda token: token.id)
-    replacements = sorted((token for token in declared if token.id in current and token.id in set(mismatched_ids)),
-                          key=lambda token: token.id)
+    replacements = sorted(
+        (token for token in declared if token.id in current and token.id in set(mismatched_ids)),
+        key=lambda token: token.id,
+    )
     removals = sorted(current - wanted - set(keep_ids)) if exclusive else []
     return Plan(imports, removals, replacements, sorted((current - set(removals)) | wanted))
 
@@ -153,7 +184,11 @@ def id_diff(before_ids: Iterable[str], after_ids: Iterable[str], replaced_ids: I
     return {'before': '\n'.join(sorted(before_ids)), 'after': '\n'.join(after)}
 
 
-def is_changed(created_ids: Sequence[str] = (), removed_ids: Sequence[str] = (), replaced_ids: Sequence[str] = (),
-               minted_stored: bool = False) -> bool:
+def is_changed(
+    created_ids: Sequence[str] = (),
+    removed_ids: Sequence[str] = (),
+    replaced_ids: Sequence[str] = (),
+    minted_stored: bool = False,
+) -> bool:
     """A run changed the cafe exactly when it stored, removed or replaced a token."""
     return bool(created_ids or removed_ids or replaced_ids or minted_stored)

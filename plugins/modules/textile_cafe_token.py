@@ -233,8 +233,8 @@ import threading
 from typing import Any, Callable, NoReturn, Sequence
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import mark_secret
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import ModuleFailure, TextileModule
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import (
     MINT,
@@ -285,18 +285,29 @@ class TokenModule(TextileModule):
 
     def progress(self) -> dict[str, Any]:
         with self.lock:
-            return dict(created_ids=sorted(self.created_ids), removed_ids=sorted(self.removed_ids),
-                        replaced_ids=sorted(self.replaced_ids),
-                        changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids))
+            return dict(
+                created_ids=sorted(self.created_ids),
+                removed_ids=sorted(self.removed_ids),
+                replaced_ids=sorted(self.replaced_ids),
+                changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids),
+            )
 
     def done_note(self) -> str:
-        done = [f'{label} {", ".join(sorted(ids))}' for ids, label in (
-            (self.created_ids, 'created'), (self.removed_ids, 'removed'),
-            (self.replaced_ids, 'replaced the secret of')) if ids]
+        done = [
+            f'{label} {", ".join(sorted(ids))}'
+            for ids, label in (
+                (self.created_ids, 'created'),
+                (self.removed_ids, 'removed'),
+                (self.replaced_ids, 'replaced the secret of'),
+            )
+            if ids
+        ]
         note = f"Before this failure the run had already {'; '.join(done)}." if done else ''
         if self.unreplaced_ids:
-            note += (f" The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
-                     'secrets and are now missing from the cafe; a re-run restores them.')
+            note += (
+                f" The tokens with ID {', '.join(sorted(self.unreplaced_ids))} were removed to replace their "
+                'secrets and are now missing from the cafe; a re-run restores them.'
+            )
         return note.strip()
 
     def read(self, failed_msg: str = 'Listing the tokens failed') -> list[str]:
@@ -317,16 +328,20 @@ class TokenModule(TextileModule):
     def mismatched(self, declared: list[DeclaredToken]) -> list[str]:
         """IDs of declared stored tokens whose stored secret is not the declared one (verify_secret)."""
         try:
-            return [token.id for token in declared
-                    if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])]
+            return [
+                token.id
+                for token in declared
+                if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])
+            ]
         except TextileError as err:
             raise ModuleFailure('Checking a token secret failed', err) from None
 
     def mint(self, store: bool) -> dict[str, Any]:
         """Mint a token (stored or not) and return the module result."""
         self.warn_plain_http()
-        result: dict[str, Any] = dict(ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[],
-                                      changed=is_changed(minted_stored=store))
+        result: dict[str, Any] = dict(
+            ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store)
+        )
         if store and self.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
@@ -346,10 +361,19 @@ class TokenModule(TextileModule):
         """A stored mint failed after it may have reached the cafe: never retried; report new IDs."""
         after = self.read(f'Minting a token failed ({err}); listing the tokens to look for an orphaned token failed')
         orphaned = sorted(set(after) - set(self.before))
-        hint = (f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
-                'remove them with state=absent and ids.') if orphaned else 'No new ID appeared, so nothing was stored.'
-        raise ModuleFailure(f'Minting a token failed after the request may have reached the cafe, so it was not '
-                            f'retried. {hint}', err, orphaned_ids=orphaned)
+        hint = (
+            (
+                f"IDs that appeared since the first list: {', '.join(orphaned)}; if no other writer created them, "
+                'remove them with state=absent and ids.'
+            )
+            if orphaned
+            else 'No new ID appeared, so nothing was stored.'
+        )
+        raise ModuleFailure(
+            f'Minting a token failed after the request may have reached the cafe, so it was not retried. {hint}',
+            err,
+            orphaned_ids=orphaned,
+        )
 
     def apply(self, plan: Plan) -> None:
         """Carry out a plan: removals (replacements included), one confirming list, then imports."""
@@ -380,8 +404,10 @@ class TokenModule(TextileModule):
                 except Exception as exc:  # pylint: disable=broad-exception-caught
                     failures.append(exc)  # a ModuleFailure, or a bug: the main thread raises it
 
-        threads = [threading.Thread(target=worker, name='textile-worker')
-                   for dummy in range(min(self.params['concurrency'], len(items)) - 1)]
+        threads = [
+            threading.Thread(target=worker, name='textile-worker')
+            for dummy in range(min(self.params['concurrency'], len(items)) - 1)
+        ]
         for thread in threads:
             thread.start()
         worker()
@@ -405,8 +431,9 @@ class TokenModule(TextileModule):
         if still:
             self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
             self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
-            raise ModuleFailure(f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still "
-                                'lists them.')
+            raise ModuleFailure(
+                f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them."
+            )
 
     def put(self, token: DeclaredToken) -> None:
         """Import a declared token, or the new secret of a replaced one, and record it."""
@@ -419,8 +446,10 @@ class TokenModule(TextileModule):
         with self.lock:
             self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
         if not stored and not self.secret_matches(token, self.entries[token.id]):
-            raise ModuleFailure(f'Another writer stored the token with ID {token.id} while this run replaced its '
-                                'secret, with a secret other than the declared one; re-run to replace it.')
+            raise ModuleFailure(
+                f'Another writer stored the token with ID {token.id} while this run replaced its '
+                'secret, with a secret other than the declared one; re-run to replace it.'
+            )
         with self.lock:
             self.replaced_ids.append(token.id)
 
@@ -470,8 +499,9 @@ class TokenModule(TextileModule):
         """Read the cafe, decide, act (unless in check mode), and return the result."""
         p = self.params
         try:
-            action = choose_action(p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'],
-                                   p['verify_secret'], p['store'])
+            action = choose_action(
+                p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'], p['verify_secret'], p['store']
+            )
             declared = normalize_tokens(p['tokens'])
             ids = normalize_ids(p['ids'], 'ids')
             keep_ids = normalize_ids(p['keep_ids'], 'keep_ids')

@@ -178,15 +178,26 @@ def gather(module: TextileModule) -> dict:
         raise ModuleFailure('Listing the tokens failed', err) from None
     node = read_node(module)
     try:
-        checked = [dict(id=token.id, stored=token.id in entries,
-                        valid=token.id in entries and module.secret_matches(token, entries[token.id]))
-                   for token in tokens]
+        checked = [
+            dict(
+                id=token.id,
+                stored=token.id in entries,
+                valid=token.id in entries and module.secret_matches(token, entries[token.id]),
+            )
+            for token in tokens
+        ]
     except TextileError as err:
         raise ModuleFailure('Checking a token secret failed', err) from None
 
     shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
-    return dict(changed=False, tokens=[dict(id=token_id) for token_id in shown], count=len(shown),
-                missing_ids=sorted(set(ids) - set(entries)), node=node, checked=checked)
+    return dict(
+        changed=False,
+        tokens=[dict(id=token_id) for token_id in shown],
+        count=len(shown),
+        missing_ids=sorted(set(ids) - set(entries)),
+        node=node,
+        checked=checked,
+    )
 
 
 def main() -> None:

@@ -21,13 +21,13 @@ import contextlib
 import sys
 
 import pytest
-
 from harness import REPO_ROOT, PlaybookRunner, SecretRegistry, make_token, setup_collections_path
 
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "compat: fast representative subset, also run on the oldest supported ansible-core/Python line")
+        "markers", "compat: fast representative subset, also run on the oldest supported ansible-core/Python line"
+    )
 
 
 def _simulator():
@@ -35,6 +35,7 @@ def _simulator():
     if path not in sys.path:
         sys.path.insert(0, path)
     import textile_sim  # pylint: disable=import-error,import-outside-toplevel
+
     return textile_sim
 
 
@@ -52,6 +53,7 @@ def secrets():
 def new_token(secrets):
     def make(id_bytes=None, secret=None):
         return secrets.add(make_token(id_bytes, secret))
+
     return make
 
 
@@ -65,6 +67,7 @@ def tls_ca(tmp_path_factory):
     """The simulator's throw-away CA (``ca_cert``, ``server_cert``, ``server_key``, ``client_cert``, ...)."""
     _simulator()
     import tlsutil  # pylint: disable=import-error,import-outside-toplevel
+
     return tlsutil.make_test_ca(str(tmp_path_factory.mktemp("tls")))
 
 
@@ -80,15 +83,22 @@ def sim_factory(tmp_path, secrets, request):
         if password:
             secrets.add(password)
         options.setdefault("db", str(tmp_path / ("sim-%d.sqlite" % (len(started) + 1))))
-        started.append(stack.enter_context(_simulator().SimProcess(
-            bcrypt_cost=bcrypt_cost, username=username, password=password, **options)))
+        started.append(
+            stack.enter_context(
+                _simulator().SimProcess(bcrypt_cost=bcrypt_cost, username=username, password=password, **options)
+            )
+        )
         return started[-1]
 
     with stack:
         yield start
         # Removals must never carry a secret in their URL (go-textile logs every path).
-        leaks = [r["path"] for s in started for r in s.control.requests()
-                 if r["method"] == "DELETE" and r.get("secret_in_path")]
+        leaks = [
+            r["path"]
+            for s in started
+            for r in s.control.requests()
+            if r["method"] == "DELETE" and r.get("secret_in_path")
+        ]
         assert not leaks, "a DELETE sent a token secret in its path: %s" % leaks
 
 

@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT / "tests" / "simulator") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "tests" / "simulator"))
 
-from textile_sim import closed_port  # noqa: E402  pylint: disable=wrong-import-position,unused-import
+
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 MASK = "********"
@@ -186,8 +186,20 @@ class PlaybookRunner:
         self.timeout = timeout
         self.count = 0
 
-    def __call__(self, playbook, inventory=None, extra_vars=None, env=None, check=False, diff=False,
-                 verbosity=4, expect_rc=0, mint_task=None, args=(), scan_paths=()):
+    def __call__(
+        self,
+        playbook,
+        inventory=None,
+        extra_vars=None,
+        env=None,
+        check=False,
+        diff=False,
+        verbosity=4,
+        expect_rc=0,
+        mint_task=None,
+        args=(),
+        scan_paths=(),
+    ):
         """Run ``playbook`` (YAML text, a path, or a collection playbook's FQCN) and return a PlaybookResult.
 
         ``inventory``: None (localhost only), INI/YAML text, a dict (YAML inventory) or a path.
@@ -218,9 +230,16 @@ class PlaybookRunner:
         command.append(str(self._playbook(playbook, inputs)))
         record_file = run_dir / "results.json"
         skip = set(inputs.iterdir()) | {record_file}  # what the harness wrote, tokens included
-        proc = subprocess.run(command, cwd=str(work), env=self._env(run_dir, temp, record_file, env),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=self.timeout, check=False)
+        proc = subprocess.run(
+            command,
+            cwd=str(work),
+            env=self._env(run_dir, temp, record_file, env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
+            check=False,
+        )
         record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.exists() else {}
         result = PlaybookResult(proc.returncode, proc.stdout, proc.stderr, record, run_dir)
         minted = self._minted(result, mint_task)
@@ -229,16 +248,21 @@ class PlaybookRunner:
             self.secrets.add(minted)
         self._check_masks(result)
         if expect_rc is not None and result.rc != expect_rc:
-            raise AssertionError("ansible-playbook exited %d, expected %d\n--- stdout (tail) ---\n%s\n"
-                                 "--- stderr ---\n%s" % (result.rc, expect_rc,
-                                                         self.secrets.redact(result.stdout[-6000:]),
-                                                         self.secrets.redact(result.stderr[-3000:])))
+            raise AssertionError(
+                "ansible-playbook exited %d, expected %d\n--- stdout (tail) ---\n%s\n"
+                "--- stderr ---\n%s"
+                % (
+                    result.rc,
+                    expect_rc,
+                    self.secrets.redact(result.stdout[-6000:]),
+                    self.secrets.redact(result.stderr[-3000:]),
+                )
+            )
         return result
 
     @staticmethod
     def _playbook(playbook, inputs):
-        if isinstance(playbook, Path) or ("\n" not in playbook and len(playbook) < 1024
-                                          and Path(playbook).is_file()):
+        if isinstance(playbook, Path) or ("\n" not in playbook and len(playbook) < 1024 and Path(playbook).is_file()):
             return Path(playbook).resolve()
         if _FQCN.match(playbook):  # a collection playbook, run by its name as users do
             return playbook
@@ -261,23 +285,24 @@ class PlaybookRunner:
         return path
 
     def _env(self, run_dir, temp, record_file, extra):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("ANSIBLE_", "TEXTILE_", "PYTEST_"))}
-        env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(self.collections_path),
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-            "ANSIBLE_HOME": str(temp / "ansible_home"),
-            "ANSIBLE_LOCAL_TEMP": str(temp / "local"),
-            "ANSIBLE_REMOTE_TMP": str(temp / "remote"),
-            "ANSIBLE_LOG_PATH": str(run_dir / "ansible.log"),
-            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
-            "ANSIBLE_CALLBACKS_ENABLED": "textile_test_recorder",
-            "ANSIBLE_STDOUT_CALLBACK": "default",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "false",
-            "ANSIBLE_HOST_KEY_CHECKING": "false",
-            "TEXTILE_TEST_RECORD_FILE": str(record_file),
-        })
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "TEXTILE_", "PYTEST_"))}
+        env.update(
+            {
+                "ANSIBLE_COLLECTIONS_PATH": str(self.collections_path),
+                "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+                "ANSIBLE_HOME": str(temp / "ansible_home"),
+                "ANSIBLE_LOCAL_TEMP": str(temp / "local"),
+                "ANSIBLE_REMOTE_TMP": str(temp / "remote"),
+                "ANSIBLE_LOG_PATH": str(run_dir / "ansible.log"),
+                "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
+                "ANSIBLE_CALLBACKS_ENABLED": "textile_test_recorder",
+                "ANSIBLE_STDOUT_CALLBACK": "default",
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_RETRY_FILES_ENABLED": "false",
+                "ANSIBLE_HOST_KEY_CHECKING": "false",
+                "TEXTILE_TEST_RECORD_FILE": str(record_file),
+            }
+        )
         for key, value in (extra or {}).items():
             if value is None:
                 env.pop(key, None)
@@ -309,10 +334,15 @@ class PlaybookRunner:
             for key, value in _mask_fields(entry["result"]):
                 if MASK in json.dumps(value, default=str):
                     found.append("task %r: %s" % (entry["task"], key))
-        found += ["output line: %s" % line.strip() for line in result.output.splitlines()
-                  if MASK in line and ("[WARNING]" in line or "[DEPRECATION" in line)]
+        found += [
+            "output line: %s" % line.strip()
+            for line in result.output.splitlines()
+            if MASK in line and ("[WARNING]" in line or "[DEPRECATION" in line)
+        ]
         assert not found, "a secret was masked as %s in a message, warning or diff:\n  %s" % (
-            MASK, "\n  ".join(self.secrets.redact(f) for f in found))
+            MASK,
+            "\n  ".join(self.secrets.redact(f) for f in found),
+        )
 
 
 def _mask_fields(result, prefix=""):
@@ -348,8 +378,10 @@ def _places(value, result, paths, skip, allowed_task=None):
             if value.encode() not in data:
                 continue
             if path.name == "ansible.log":
-                text = "".join(_LOG_PREFIX.sub("", line, count=1)
-                               for line in data.decode("utf-8", "replace").splitlines(keepends=True))
+                text = "".join(
+                    _LOG_PREFIX.sub("", line, count=1)
+                    for line in data.decode("utf-8", "replace").splitlines(keepends=True)
+                )
                 yield from _text_places(value, text, "file %s" % path, allowed_task)
             else:
                 yield "file %s" % path
@@ -385,6 +417,7 @@ def info_task(name, options=None, **task_keys):
 def validates(sim, token, auth=None, verify=True):
     """Whether the simulator's validate endpoint accepts ``token`` (200), as a go-textile client sees it."""
     import requests  # pylint: disable=import-outside-toplevel
+
     answer = requests.get("%s/api/v0/tokens/%s" % (sim.url, token), auth=auth, verify=verify, timeout=30)
     assert answer.status_code in (200, 401), answer.status_code
     return answer.status_code == 200

@@ -11,7 +11,6 @@ import time
 
 import base58
 import pytest
-
 from harness import ids_of, make_token, module_task, playbook, token_id, validates
 
 RESULT_KEYS = ("changed", "ids", "created_ids", "removed_ids", "replaced_ids")
@@ -54,16 +53,18 @@ def test_no_op_over_many_tokens_with_verify_secret_is_one_request(sim, run_playb
     tokens = [new_token() for index in range(25)]
     sim.control.seed(tokens)
     sim.control.clear_requests()
-    result = run_playbook(playbook([module_task("Declare", {"tokens": tokens, "verify_secret": True})]),
-                          extra_vars={"api_url": sim.url})["Declare"]
+    result = run_playbook(
+        playbook([module_task("Declare", {"tokens": tokens, "verify_secret": True})]), extra_vars={"api_url": sim.url}
+    )["Declare"]
     assert result["changed"] is False and result["ids"] == ids_of(tokens)
     assert len(sim.control.requests()) == 1
 
 
 def test_tokens_alias_and_normalisation(sim, run_playbook, new_token):
     token = new_token()
-    result = run_playbook(playbook([module_task("Declare", {"token": ["  %s\n" % token, token]})]),
-                          extra_vars={"api_url": sim.url})["Declare"]
+    result = run_playbook(
+        playbook([module_task("Declare", {"token": ["  %s\n" % token, token]})]), extra_vars={"api_url": sim.url}
+    )["Declare"]
     assert result["created_ids"] == [token_id(token)]
     assert sim.control.state_ids() == [token_id(token)]
     assert len(writes(sim)) == 1  # the duplicate was merged before any request
@@ -100,8 +101,9 @@ def scenario_nothing_to_do(sim, new_token):
     return {"tokens": [token], "exclusive": True, "verify_secret": True}, [token]
 
 
-@pytest.mark.parametrize("scenario", [scenario_create, scenario_absent, scenario_exclusive, scenario_verify_secret,
-                                      scenario_nothing_to_do])
+@pytest.mark.parametrize(
+    "scenario", [scenario_create, scenario_absent, scenario_exclusive, scenario_verify_secret, scenario_nothing_to_do]
+)
 def test_check_mode_writes_nothing_and_predicts_the_real_run(sim, run_playbook, new_token, scenario):
     options, expected_tokens = scenario(sim, new_token)
     before = sim.control.state_ids()
@@ -118,7 +120,7 @@ def test_check_mode_writes_nothing_and_predicts_the_real_run(sim, run_playbook, 
     assert sim.control.state_ids() == ids_of(expected_tokens) == real["ids"]
     assert returned(predicted) == returned(real)
     assert predicted["diff"] == real["diff"]
-    assert [r for r in sim.control.requests() if r["method"] == "GET"][:len(reads)] == reads
+    assert [r for r in sim.control.requests() if r["method"] == "GET"][: len(reads)] == reads
 
 
 def test_diff_shows_ids_before_and_after(sim, run_playbook, new_token):
@@ -140,8 +142,11 @@ def test_diff_shows_ids_before_and_after(sim, run_playbook, new_token):
 def test_absent_by_token_and_by_id(sim, run_playbook, new_token):
     by_token, by_id, stays = new_token(), new_token(), new_token()
     sim.control.seed([by_token, by_id, stays])
-    options = {"state": "absent", "tokens": ["\t%s " % by_token],
-               "id": [" %s " % token_id(by_id).upper(), token_id(make_token())]}
+    options = {
+        "state": "absent",
+        "tokens": ["\t%s " % by_token],
+        "id": [" %s " % token_id(by_id).upper(), token_id(make_token())],
+    }
     book = playbook([module_task("Remove", options)])
     sim.control.clear_requests()
     result = run_playbook(book, extra_vars={"api_url": sim.url})["Remove"]
@@ -161,8 +166,10 @@ def test_absent_by_token_and_by_id(sim, run_playbook, new_token):
 def test_absent_empty_lists_are_a_no_op(sim, run_playbook, new_token):
     token = new_token()
     sim.control.seed([token])
-    result = run_playbook(playbook([module_task("Remove nothing", {"state": "absent", "tokens": [], "ids": []})]),
-                          extra_vars={"api_url": sim.url})["Remove nothing"]
+    result = run_playbook(
+        playbook([module_task("Remove nothing", {"state": "absent", "tokens": [], "ids": []})]),
+        extra_vars={"api_url": sim.url},
+    )["Remove nothing"]
     assert result["changed"] is False and sim.control.state_ids() == [token_id(token)]
     assert writes(sim) == []
 
@@ -170,9 +177,16 @@ def test_absent_empty_lists_are_a_no_op(sim, run_playbook, new_token):
 def test_exclusive_keeps_declared_and_keep_ids(sim, run_playbook, new_token):
     declared, kept, extra1, extra2, added = (new_token() for index in range(5))
     sim.control.seed([declared, kept, extra1, extra2])
-    result = run_playbook(playbook([module_task("Exclusive", {
-        "tokens": [declared, added], "exclusive": True, "keep_ids": [token_id(kept).upper()]})]),
-        extra_vars={"api_url": sim.url})["Exclusive"]
+    result = run_playbook(
+        playbook(
+            [
+                module_task(
+                    "Exclusive", {"tokens": [declared, added], "exclusive": True, "keep_ids": [token_id(kept).upper()]}
+                )
+            ]
+        ),
+        extra_vars={"api_url": sim.url},
+    )["Exclusive"]
     assert sim.control.state_ids() == ids_of([declared, kept, added]) == result["ids"]
     assert result["created_ids"] == [token_id(added)]
     assert result["removed_ids"] == ids_of([extra1, extra2])
@@ -181,10 +195,15 @@ def test_exclusive_keeps_declared_and_keep_ids(sim, run_playbook, new_token):
 
 def test_exclusive_empty_list_removes_all_and_empty_list_alone_never_mints(sim, run_playbook, new_token):
     sim.control.seed([new_token(), new_token()])
-    result = run_playbook(playbook([
-        module_task("Declare nothing", {"tokens": []}),
-        module_task("Remove all", {"tokens": [], "exclusive": True}),
-    ]), extra_vars={"api_url": sim.url})
+    result = run_playbook(
+        playbook(
+            [
+                module_task("Declare nothing", {"tokens": []}),
+                module_task("Remove all", {"tokens": [], "exclusive": True}),
+            ]
+        ),
+        extra_vars={"api_url": sim.url},
+    )
     nothing = result["Declare nothing"]
     assert nothing["changed"] is False and "token" not in nothing and len(nothing["ids"]) == 2
     assert [r for r in sim.control.requests() if r["method"] == "POST"] == []
@@ -194,9 +213,16 @@ def test_exclusive_empty_list_removes_all_and_empty_list_alone_never_mints(sim, 
 
 @pytest.mark.compat
 def test_mint_stores_a_token_that_validates(sim, run_playbook):
-    result = run_playbook(playbook([module_task("Mint a token", {}, register="minted"),
-                                    {"name": "Show the minted ID", "ansible.builtin.debug": {"var": "minted.token_id"}}]),
-                          extra_vars={"api_url": sim.url}, mint_task="Mint a token")
+    result = run_playbook(
+        playbook(
+            [
+                module_task("Mint a token", {}, register="minted"),
+                {"name": "Show the minted ID", "ansible.builtin.debug": {"var": "minted.token_id"}},
+            ]
+        ),
+        extra_vars={"api_url": sim.url},
+        mint_task="Mint a token",
+    )
     minted = result["Mint a token"]
     assert minted["changed"] is True
     assert minted["token_id"] == token_id(minted["token"])
@@ -215,8 +241,12 @@ def test_mint_in_check_mode_makes_no_request(sim, run_playbook):
 
 @pytest.mark.parametrize("check", [False, True])
 def test_mint_without_store_writes_nothing(sim, run_playbook, check):
-    result = run_playbook(playbook([module_task("Mint a token", {"store": False})]),
-                          extra_vars={"api_url": sim.url}, check=check, mint_task="Mint a token")
+    result = run_playbook(
+        playbook([module_task("Mint a token", {"store": False})]),
+        extra_vars={"api_url": sim.url},
+        check=check,
+        mint_task="Mint a token",
+    )
     minted = result["Mint a token"]
     assert minted["changed"] is False
     assert minted["token_id"] == token_id(minted["token"])
@@ -231,8 +261,9 @@ def test_verify_secret_replaces_a_mismatched_token(sim, run_playbook, new_token)
     new = new_token(id_bytes=base58.b58decode(old)[:12])
     other = new_token()
     sim.control.seed([old, other])
-    plain = run_playbook(playbook([module_task("Declare", {"tokens": [new, other]})]),
-                         extra_vars={"api_url": sim.url})["Declare"]
+    plain = run_playbook(playbook([module_task("Declare", {"tokens": [new, other]})]), extra_vars={"api_url": sim.url})[
+        "Declare"
+    ]
     assert plain["changed"] is False and validates(sim, old)  # by ID only, without verify_secret
 
     book = playbook([module_task("Verify", {"tokens": [new, other], "verify_secret": True})])
@@ -265,8 +296,10 @@ def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook,
     thread = threading.Thread(target=other_writer)
     thread.start()
     try:
-        result = run_playbook(playbook([module_task("Declare", {"tokens": [racing, own], "concurrency": 1})]),
-                              extra_vars={"api_url": sim.url})["Declare"]
+        result = run_playbook(
+            playbook([module_task("Declare", {"tokens": [racing, own], "concurrency": 1})]),
+            extra_vars={"api_url": sim.url},
+        )["Declare"]
     finally:
         done.set()
         thread.join()
@@ -278,10 +311,17 @@ def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook,
 
 def test_a_400_for_an_id_that_is_not_stored_fails_quoting_the_server(sim, run_playbook, new_token):
     token = new_token()
-    sim.control.add_fault(method="POST", path="/api/v0/tokens", action="status", status=400,
-                          body="UNIQUE constraint failed: cafe_tokens.id", count=1)
-    result = run_playbook(playbook([module_task("Declare", {"tokens": [token]})]),
-                          extra_vars={"api_url": sim.url}, expect_rc=2)["Declare"]
+    sim.control.add_fault(
+        method="POST",
+        path="/api/v0/tokens",
+        action="status",
+        status=400,
+        body="UNIQUE constraint failed: cafe_tokens.id",
+        count=1,
+    )
+    result = run_playbook(
+        playbook([module_task("Declare", {"tokens": [token]})]), extra_vars={"api_url": sim.url}, expect_rc=2
+    )["Declare"]
     assert result["failed"] is True
     assert "UNIQUE constraint failed" in result["msg"]
     assert sim.control.state_ids() == [] and result["created_ids"] == []
@@ -320,15 +360,18 @@ def test_bad_inputs_fail_before_any_request_naming_option_and_position(sim, run_
     for case in cases:
         for value in case[3]:
             secrets.add(value)
-    result = run_playbook(playbook([module_task(case[0], case[1], ignore_errors=True) for case in cases]),
-                          extra_vars={"api_url": sim.url})
+    result = run_playbook(
+        playbook([module_task(case[0], case[1], ignore_errors=True) for case in cases]), extra_vars={"api_url": sim.url}
+    )
     problems = []
     for name, needles in ((case[0], case[2]) for case in cases):
         outcome = result[name]
         if not outcome.get("failed"):
             problems.append("%s: did not fail" % name)
         else:
-            problems += ["%s: %r not named in %r" % (name, n, outcome["msg"]) for n in needles if n not in outcome["msg"]]
+            problems += [
+                "%s: %r not named in %r" % (name, n, outcome["msg"]) for n in needles if n not in outcome["msg"]
+            ]
     assert problems == []
     assert sim.control.requests() == [], "bad input must fail before any request"
     assert sim.control.state_ids() == [token_id(good2)]
@@ -341,11 +384,16 @@ def test_basic_auth_with_and_without_credentials(sim_factory, run_playbook, new_
     sim = sim_factory(username=username, password=password)
     token = new_token()
     declare = {"tokens": [token], "api_username": "{{ user }}", "api_password": "{{ pin }}"}
-    result = run_playbook(playbook([
-        module_task("Without credentials", {"tokens": [token]}, ignore_errors=True),
-        module_task("Wrong password", dict(declare, api_password="{{ pin }}x"), ignore_errors=True),
-        module_task("With credentials", declare),
-    ]), extra_vars={"api_url": sim.url, "user": username, "pin": password})
+    result = run_playbook(
+        playbook(
+            [
+                module_task("Without credentials", {"tokens": [token]}, ignore_errors=True),
+                module_task("Wrong password", dict(declare, api_password="{{ pin }}x"), ignore_errors=True),
+                module_task("With credentials", declare),
+            ]
+        ),
+        extra_vars={"api_url": sim.url, "user": username, "pin": password},
+    )
     for name in ("Without credentials", "Wrong password"):
         assert result[name]["failed"] is True
         assert re.search(r"basic auth", result[name]["msg"], re.I), result[name]["msg"]
@@ -359,8 +407,9 @@ def test_credentials_and_url_from_the_environment(sim_factory, run_playbook, new
     sim = sim_factory(username="Penvuser", password=password)
     token = new_token()
     task = {"name": "Declare", "textileio.textile.textile_cafe_token": {"tokens": [token]}}
-    result = run_playbook(playbook([task]), env={
-        "TEXTILE_API_URL": sim.url, "TEXTILE_USERNAME": "Penvuser", "TEXTILE_PASSWORD": password})
+    result = run_playbook(
+        playbook([task]), env={"TEXTILE_API_URL": sim.url, "TEXTILE_USERNAME": "Penvuser", "TEXTILE_PASSWORD": password}
+    )
     assert result["Declare"]["created_ids"] == [token_id(token)]
     assert sim.control.state_ids() == [token_id(token)]
 
@@ -379,12 +428,23 @@ def test_module_defaults_with_the_action_group(sim_factory, run_playbook, new_to
     password = base58.b58encode(random_bytes.token_bytes(16)).decode()
     sim = sim_factory(username="Pgroupuser", password=password)
     token = new_token()
-    result = run_playbook(playbook(
-        [{"name": "Declare", "textileio.textile.textile_cafe_token": {"tokens": [token]}},
-         {"name": "Report", "textileio.textile.textile_cafe_token_info": {}}],
-        module_defaults={"group/textileio.textile.textile": {
-            "api_url": "{{ api_url }}", "api_username": "Pgroupuser", "api_password": "{{ pin }}"}}),
-        extra_vars={"api_url": sim.url, "pin": password}, env={"TEXTILE_API_URL": "http://127.0.0.1:9"})
+    result = run_playbook(
+        playbook(
+            [
+                {"name": "Declare", "textileio.textile.textile_cafe_token": {"tokens": [token]}},
+                {"name": "Report", "textileio.textile.textile_cafe_token_info": {}},
+            ],
+            module_defaults={
+                "group/textileio.textile.textile": {
+                    "api_url": "{{ api_url }}",
+                    "api_username": "Pgroupuser",
+                    "api_password": "{{ pin }}",
+                }
+            },
+        ),
+        extra_vars={"api_url": sim.url, "pin": password},
+        env={"TEXTILE_API_URL": "http://127.0.0.1:9"},
+    )
     assert result["Declare"]["created_ids"] == [token_id(token)]
     assert result["Report"]["tokens"] == [{"id": token_id(token)}]
     assert sim.control.state_ids() == [token_id(token)]
@@ -394,10 +454,15 @@ def test_tls_with_ca_path_and_certificate_failure(sim_factory, run_playbook, new
     sim = sim_factory(tls=True)
     assert sim.url.startswith("https://")
     token = new_token()
-    result = run_playbook(playbook([
-        module_task("Unknown CA", {"tokens": [token]}, ignore_errors=True),
-        module_task("Declare", {"tokens": [token], "ca_path": tls_ca.ca_cert}),
-    ]), extra_vars={"api_url": sim.url})
+    result = run_playbook(
+        playbook(
+            [
+                module_task("Unknown CA", {"tokens": [token]}, ignore_errors=True),
+                module_task("Declare", {"tokens": [token], "ca_path": tls_ca.ca_cert}),
+            ]
+        ),
+        extra_vars={"api_url": sim.url},
+    )
     assert result["Unknown CA"]["failed"] is True
     assert re.search(r"tls|ssl|certificate", result["Unknown CA"]["msg"], re.I)
     assert result["Declare"]["created_ids"] == [token_id(token)]
@@ -406,11 +471,19 @@ def test_tls_with_ca_path_and_certificate_failure(sim_factory, run_playbook, new
 
 def test_unreachable_daemon_and_wrong_api(sim, run_playbook, new_token):
     token = new_token()
-    result = run_playbook(playbook([
-        module_task("Closed port", {"tokens": [token], "api_url": "http://127.0.0.1:9", "retries": 0},
-                    ignore_errors=True),
-        module_task("Wrong API version", {"tokens": [token], "api_version": "v1"}, ignore_errors=True),
-    ]), extra_vars={"api_url": sim.url})
+    result = run_playbook(
+        playbook(
+            [
+                module_task(
+                    "Closed port",
+                    {"tokens": [token], "api_url": "http://127.0.0.1:9", "retries": 0},
+                    ignore_errors=True,
+                ),
+                module_task("Wrong API version", {"tokens": [token], "api_version": "v1"}, ignore_errors=True),
+            ]
+        ),
+        extra_vars={"api_url": sim.url},
+    )
     closed = result["Closed port"]
     assert closed["failed"] is True and re.search(r"connect|reach|refused", closed["msg"], re.I), closed["msg"]
     wrong = result["Wrong API version"]
@@ -421,10 +494,14 @@ def test_unreachable_daemon_and_wrong_api(sim, run_playbook, new_token):
 def test_parallel_forks_on_several_cafes(sim_factory, run_playbook, new_token):
     cafes = {"cafe%d" % i: sim_factory() for i in range(3)}
     tokens = [new_token(), new_token()]
-    inventory = {"all": {"children": {"textile_cafes": {"hosts": {
-        name: {"api_url": sim.url} for name, sim in cafes.items()}}}}}
-    result = run_playbook(playbook([module_task("Declare", {"tokens": tokens})], hosts="textile_cafes"),
-                          inventory=inventory, args=["--forks", "3"])
+    inventory = {
+        "all": {"children": {"textile_cafes": {"hosts": {name: {"api_url": sim.url} for name, sim in cafes.items()}}}}
+    }
+    result = run_playbook(
+        playbook([module_task("Declare", {"tokens": tokens})], hosts="textile_cafes"),
+        inventory=inventory,
+        args=["--forks", "3"],
+    )
     assert sorted(result.host_results("Declare")) == sorted(cafes)
     assert all(r["created_ids"] == ids_of(tokens) for r in result.host_results("Declare").values())
     assert all(sim.control.state_ids() == ids_of(tokens) for sim in cafes.values())
@@ -435,9 +512,24 @@ def test_plain_http_to_a_remote_host_warns_without_echoing_credentials(run_playb
     password = secrets.add(base58.b58encode(random_bytes.token_bytes(16)).decode())
     # The warning comes when the module starts; the malformed tokens[1] then stops the run before any
     # request, so nothing is sent to the non-loopback address (tests only ever talk to loopback).
-    result = run_playbook(playbook([module_task("Remote over http", {
-        "tokens": [new_token(), "0OIl"], "api_url": "http://192.0.2.1:40600", "api_username": "Premote",
-        "api_password": password, "timeout": 1, "retries": 0}, ignore_errors=True)]))
+    result = run_playbook(
+        playbook(
+            [
+                module_task(
+                    "Remote over http",
+                    {
+                        "tokens": [new_token(), "0OIl"],
+                        "api_url": "http://192.0.2.1:40600",
+                        "api_username": "Premote",
+                        "api_password": password,
+                        "timeout": 1,
+                        "retries": 0,
+                    },
+                    ignore_errors=True,
+                )
+            ]
+        )
+    )
     outcome = result["Remote over http"]
     assert outcome["failed"] is True and "tokens[1]" in outcome["msg"]
     warning_lines = [line for line in result.output.splitlines() if "[WARNING]" in line]

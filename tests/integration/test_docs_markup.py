@@ -14,19 +14,24 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from harness import ANSIBLE_PLAYBOOK, REPO_ROOT
 
 parser = pytest.importorskip(
     "antsibull_docs_parser.parser",
-    reason="antsibull-docs-parser is on the main line only (scripts/requirements-main.txt)")
+    reason="antsibull-docs-parser is on the main line only (scripts/requirements-main.txt)",
+)
 dom = pytest.importorskip("antsibull_docs_parser.dom")
 
 ANSIBLE_DOC = Path(ANSIBLE_PLAYBOOK).parent / "ansible-doc"
 # Keys whose strings are markup (descriptions); examples, samples, defaults and choices are not.
 MARKUP_KEYS = {"description", "short_description", "notes", "requirements", "details", "support"}
-SPAN_PARTS = (dom.PartType.CODE, dom.PartType.OPTION_VALUE, dom.PartType.OPTION_NAME, dom.PartType.RETURN_VALUE,
-              dom.PartType.ENV_VARIABLE)
+SPAN_PARTS = (
+    dom.PartType.CODE,
+    dom.PartType.OPTION_VALUE,
+    dom.PartType.OPTION_NAME,
+    dom.PartType.RETURN_VALUE,
+    dom.PartType.ENV_VARIABLE,
+)
 
 
 def plugins():
@@ -40,10 +45,19 @@ def plugins():
 
 def rendered_docs(collections_path, kind, names):
     """ansible-doc's JSON for some plugins of one type (what users read, doc fragments merged)."""
-    proc = subprocess.run([str(ANSIBLE_DOC), "--json", "-t", kind] + ["textileio.textile." + n for n in names],
-                          capture_output=True, text=True, check=False, cwd=str(collections_path),
-                          env={"ANSIBLE_COLLECTIONS_PATH": str(collections_path), "PATH": "/usr/bin:/bin",
-                               "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false", "HOME": str(collections_path)})
+    proc = subprocess.run(
+        [str(ANSIBLE_DOC), "--json", "-t", kind] + ["textileio.textile." + n for n in names],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=str(collections_path),
+        env={
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+            "PATH": "/usr/bin:/bin",
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "HOME": str(collections_path),
+        },
+    )
     assert proc.returncode == 0, proc.stderr
     docs = json.loads(proc.stdout)
     assert sorted(docs) == sorted("textileio.textile." + n for n in names), proc.stderr
@@ -76,8 +90,11 @@ def broken_spans(text):
         for part in paragraph:
             if part.type not in SPAN_PARTS:
                 continue
-            span = " ".join(str(getattr(part, attr)) for attr in ("text", "value", "name", "option")
-                            if getattr(part, attr, None) is not None)
+            span = " ".join(
+                str(getattr(part, attr))
+                for attr in ("text", "value", "name", "option")
+                if getattr(part, attr, None) is not None
+            )
             if span.count("(") != span.count(")") or span.count("{{") != span.count("}}"):
                 problems.append("unbalanced brackets in the %s span %r" % (part.type.name.lower(), span))
     return problems
@@ -85,7 +102,8 @@ def broken_spans(text):
 
 def test_the_check_finds_the_broken_span_of_issue_10():
     assert broken_spans('Beware that C(tokens: "{{ x | default(omit) }}") mints.') == [
-        "unbalanced brackets in the code span 'tokens: \"{{ x | default(omit'"]
+        "unbalanced brackets in the code span 'tokens: \"{{ x | default(omit'"
+    ]
     assert broken_spans(r"Beware that O(tokens) set to V({{ x | default(omit\) }}) mints.") == []
     assert broken_spans("I(unclosed") and broken_spans("O(a=b") == broken_spans("O(a=b")
 

@@ -8,14 +8,14 @@ import json
 import urllib.request
 
 import pytest
-
 from harness import make_token, token_id
 
 pytestmark = pytest.mark.compat
 
 
 def test_results_by_task_recap_and_env(run_playbook):
-    result = run_playbook("""
+    result = run_playbook(
+        """
 - hosts: localhost
   gather_facts: false
   tasks:
@@ -25,9 +25,12 @@ def test_results_by_task_recap_and_env(run_playbook):
     - name: Change something
       ansible.builtin.command: "true"
       changed_when: true
-""", env={"TEXTILE_API_URL": "http://127.0.0.1:9"})
+""",
+        env={"TEXTILE_API_URL": "http://127.0.0.1:9"},
+    )
     assert result.rc == 0
     import sys  # pylint: disable=import-outside-toplevel
+
     assert result["Read the environment"]["msg"] == "http://127.0.0.1:9|" + sys.executable
     assert result["Change something"]["changed"] is True
     assert result.changed == 1 and result.failed == 0
@@ -38,26 +41,32 @@ def test_results_by_task_recap_and_env(run_playbook):
 def test_collection_is_found_through_the_symlink(run_playbook, collections_path):
     link = collections_path / "ansible_collections" / "textileio" / "textile"
     assert (link / "galaxy.yml").is_file()
-    result = run_playbook("""
+    result = run_playbook(
+        """
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: Read the collection's runtime metadata
       ansible.builtin.debug:
         msg: "{{ lookup('ansible.builtin.file', collection_dir ~ '/meta/runtime.yml') }}"
-""", extra_vars={"collection_dir": str(link)})
+""",
+        extra_vars={"collection_dir": str(link)},
+    )
     assert "textile_cafe_token_info" in result["Read the collection's runtime metadata"]["msg"]
 
 
 def test_failure_and_expect_rc(run_playbook):
-    result = run_playbook("""
+    result = run_playbook(
+        """
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: Fail on purpose
       ansible.builtin.fail:
         msg: boom
-""", expect_rc=2)
+""",
+        expect_rc=2,
+    )
     assert result["Fail on purpose"]["failed"] is True
     assert result.failed == 1
     with pytest.raises(AssertionError, match="exited 2, expected 0"):
@@ -84,7 +93,8 @@ def test_a_registered_secret_in_the_output_fails_without_being_printed(run_playb
 def test_a_secret_in_a_file_the_run_wrote_fails(run_playbook, new_token):
     token = new_token()
     with pytest.raises(AssertionError, match=r"file .*out\.txt"):
-        run_playbook("""
+        run_playbook(
+            """
 - hosts: localhost
   gather_facts: false
   tasks:
@@ -94,19 +104,24 @@ def test_a_secret_in_a_file_the_run_wrote_fails(run_playbook, new_token):
         dest: out.txt
         mode: "0600"
       no_log: true
-""", extra_vars={"t": token})
+""",
+            extra_vars={"t": token},
+        )
 
 
 def test_secrets_only_in_inputs_pass(run_playbook, new_token):
     token = new_token()
-    result = run_playbook("""
+    result = run_playbook(
+        """
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: Use it without showing it
       ansible.builtin.debug:
         msg: "{{ t | length }}"
-""", extra_vars={"t": token})
+""",
+        extra_vars={"t": token},
+    )
     assert int(result["Use it without showing it"]["msg"]) == len(token)
 
 
@@ -125,8 +140,9 @@ MINT_PLAYBOOK = """
 
 def test_mint_task_may_show_its_token_once(run_playbook, secrets):
     minted = make_token()  # not registered: the harness registers it from the mint task's result
-    result = run_playbook(MINT_PLAYBOOK, extra_vars={"token": minted, "token_len": len(minted)},
-                          mint_task="Mint a token")
+    result = run_playbook(
+        MINT_PLAYBOOK, extra_vars={"token": minted, "token_len": len(minted)}, mint_task="Mint a token"
+    )
     assert result["Mint a token"]["token"] == minted
     assert minted in list(secrets)
 
@@ -150,7 +166,8 @@ def test_mask_in_msg_fails(run_playbook):
 
 
 def test_check_diff_and_several_hosts(run_playbook):
-    result = run_playbook("""
+    result = run_playbook(
+        """
 - hosts: cafes
   gather_facts: false
   tasks:
@@ -159,7 +176,11 @@ def test_check_diff_and_several_hosts(run_playbook):
         content: "{{ inventory_hostname }}\\n"
         dest: "{{ inventory_hostname }}.txt"
         mode: "0640"
-""", inventory={"all": {"children": {"cafes": {"hosts": {"cafe1": {}, "cafe2": {}}}}}}, check=True, diff=True)
+""",
+        inventory={"all": {"children": {"cafes": {"hosts": {"cafe1": {}, "cafe2": {}}}}}},
+        check=True,
+        diff=True,
+    )
     per_host = result.host_results("Would write a file")
     assert sorted(per_host) == ["cafe1", "cafe2"]
     assert all(r["changed"] and r["diff"] for r in per_host.values())

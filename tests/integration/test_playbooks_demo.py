@@ -13,7 +13,6 @@ import socket
 import subprocess
 
 import base58
-
 from harness import REPO_ROOT
 
 # Any base58 run long enough to be a token (59 to 61 characters for 44 bytes).
@@ -41,8 +40,16 @@ def test_demo_from_a_fresh_clone(tmp_path):
     temp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "TEXTILE_", "PYTEST_"))}
     env["TMPDIR"] = str(temp)
-    proc = subprocess.run(["bash", "scripts/demo.sh"], cwd=str(clone), env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=1200, check=False)
+    proc = subprocess.run(
+        ["bash", "scripts/demo.sh"],
+        cwd=str(clone),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from harness import REPO_ROOT, token_id
 from test_roles import fleet, fqcn_playbook
 
@@ -23,13 +22,21 @@ BIN = Path(sys.executable).parent
 def installed(tmp_path_factory):
     """The collection built into a tarball and installed from it: (tarball, collections path)."""
     base = tmp_path_factory.mktemp("packaged")
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(base)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(base)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     tarball = next(base.glob("textileio-textile-*.tar.gz"))
     path = base / "collections"
     # --force: a copy found on sys.path (PYTHONPATH of the test run) must not count as installed
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(path), str(tarball)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(path), str(tarball)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert (path / "ansible_collections" / "textileio" / "textile" / "MANIFEST.json").is_file()
     return tarball, path
 
@@ -41,8 +48,13 @@ def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):
         ee = yaml.safe_load(archive.extractfile("meta/execution-environment.yml"))
         python_deps = archive.extractfile(ee["dependencies"]["python"]).read().decode()
         assert ee["dependencies"]["system"] in names
-    for name in ("playbooks/provision.yml", "playbooks/decommission.yml", "playbooks/report.yml",
-                 "roles/cafe_tokens/meta/argument_specs.yml", "roles/cafe_token_report/templates/report.html.j2"):
+    for name in (
+        "playbooks/provision.yml",
+        "playbooks/decommission.yml",
+        "playbooks/report.yml",
+        "roles/cafe_tokens/meta/argument_specs.yml",
+        "roles/cafe_token_report/templates/report.html.j2",
+    ):
         assert name in names
     assert "requests" in python_deps
     assert not [n for n in names if n.startswith(("scripts/", "textile-cafe-report"))]
@@ -62,12 +74,18 @@ def test_installed_collection_provisions_and_reports_by_fqcn(installed, sim_fact
     assert str(path) in report.stdout  # the roles really came from the installed copy
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ansible_builder") is None,
-                    reason="ansible-builder is not installed (pip install ansible-builder)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("ansible_builder") is None,
+    reason="ansible-builder is not installed (pip install ansible-builder)",
+)
 def test_ansible_builder_finds_the_collection_dependencies(installed):
     _tarball, path = installed
-    found = subprocess.run([sys.executable, "-m", "ansible_builder", "introspect", "--sanitize", str(path)],
-                           check=True, capture_output=True, text=True).stdout
+    found = subprocess.run(
+        [sys.executable, "-m", "ansible_builder", "introspect", "--sanitize", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     deps = yaml.safe_load(found.split("---", 1)[1])
     assert any(line.startswith("requests") for line in deps["python"])
     assert any(line.startswith("ca-certificates") for line in deps["system"])

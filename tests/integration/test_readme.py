@@ -26,7 +26,6 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-
 from harness import REPO_ROOT, ids_of, token_id
 from test_roles import SHOW, writes
 
@@ -40,34 +39,36 @@ ACCOUNT = "P4readmeTestAccountAddress"
 # Every command line of the README's shell blocks, and which test runs or checks it.
 SHELL_COMMANDS = {
     "scripts/test.sh": "test_the_test_command_lists_the_stages_the_readme_names: running every check from "
-                       "inside the suite would run the suite itself, so only its stage list is checked",
+    "inside the suite would run the suite itself, so only its stage list is checked",
     "scripts/demo.sh": "tests/integration/test_playbooks_demo.py runs it from a fresh clone",
-    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.provision":
-        "test_the_three_jobs_as_shipped",
+    "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.provision": "test_the_three_jobs_as_shipped",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
     "-e '{\"cafe_tokens_absent_ids\": [\"0f1e2d3c4b5a69788796a5b4\"]}'": "test_the_three_jobs_as_shipped",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
     "-e textile_remove_all_tokens=true -e textile_cafe_hosts=cafe-us-1": "test_the_three_jobs_as_shipped",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.report": "test_the_three_jobs_as_shipped",
     "ansible-galaxy collection install textileio.textile": "test_install_commands: Galaxy cannot be reached "
-                                                           "here; the name is checked against galaxy.yml",
+    "here; the name is checked against galaxy.yml",
     "ansible-galaxy collection build": "test_install_commands",
     "ansible-galaxy collection install textileio-textile-1.0.0.tar.gz": "test_install_commands",
     "pip install ansible-builder": "test_execution_environment: the test needs ansible-builder installed "
-                                   "(the main line's requirements bring it); no package is installed by a test",
-    "ansible-builder build -t registry.example.org/textile-ee:1.0.0":
+    "(the main line's requirements bring it); no package is installed by a test",
+    "ansible-builder build -t registry.example.org/textile-ee:1.0.0": (
         "test_execution_environment: ansible-builder create validates the file and writes the build context; "
-        "the build itself needs a container runtime and the base image from quay.io",
+        "the build itself needs a container runtime and the base image from quay.io"
+    ),
     "podman push registry.example.org/textile-ee:1.0.0": "test_execution_environment: no registry here; the "
-                                                         "pushed tag is checked to be the one built",
+    "pushed tag is checked to be the one built",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate "
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
-    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'":
-        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written",
+    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'": (
+        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
+    ),
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate -e textile_rotate_retire=false "
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
-    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'":
-        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written",
+    "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'": (
+        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
+    ),
 }
 
 
@@ -104,31 +105,69 @@ def site(tmp_path, sim_factory, secrets, new_token):
     base = tmp_path / "site"
     (base / "group_vars" / "textile_cafes").mkdir(parents=True)
     pin = secrets.add("readme-daemon-pin-%s" % token_id(new_token())[:8])
-    cafes = {"cafe-eu-1": sim_factory(username=ACCOUNT, password=pin),
-             "cafe-us-1": sim_factory(username=ACCOUNT, password=pin)}
-    tokens = SimpleNamespace(fleet=[new_token(), new_token()], retired=[new_token()], departed=new_token(),
-                             mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
-                             client_gone=new_token(id_bytes=bytes.fromhex(DEPARTED_ID)))
+    cafes = {
+        "cafe-eu-1": sim_factory(username=ACCOUNT, password=pin),
+        "cafe-us-1": sim_factory(username=ACCOUNT, password=pin),
+    }
+    tokens = SimpleNamespace(
+        fleet=[new_token(), new_token()],
+        retired=[new_token()],
+        departed=new_token(),
+        mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
+        client_gone=new_token(id_bytes=bytes.fromhex(DEPARTED_ID)),
+    )
     inventory = base / "inventory.yml"
     inventory.write_text(yaml_block("# inventory.yml"), encoding="utf-8")
     password_file = base / "vault-password"
     password_file.write_text(secrets.add("readme-vault-password-%s" % token_id(new_token())[:8]), encoding="utf-8")
     vault = base / "group_vars" / "textile_cafes" / "vault.yml"
-    vault.write_text(yaml.safe_dump({
-        "vault_textile_account_address": ACCOUNT, "vault_textile_pin": pin,
-        "vault_textile_fleet_tokens": tokens.fleet, "vault_textile_retired_tokens": tokens.retired,
-        "vault_departed_token": tokens.departed}), encoding="utf-8")
-    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
-                   check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    vault.write_text(
+        yaml.safe_dump(
+            {
+                "vault_textile_account_address": ACCOUNT,
+                "vault_textile_pin": pin,
+                "vault_textile_fleet_tokens": tokens.fleet,
+                "vault_textile_retired_tokens": tokens.retired,
+                "vault_departed_token": tokens.departed,
+            }
+        ),
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
     connections = base / "test-connections.yml"
-    connections.write_text(yaml.safe_dump({"all": {"children": {"textile_cafes": {"hosts": {
-        name: {"textile_api_url": sim.url, "ansible_connection": "local"} for name, sim in cafes.items()}}}}}),
-        encoding="utf-8")
-    return SimpleNamespace(base=base, inventory=inventory, cafes=cafes, tokens=tokens,
-                           connections=["-i", str(connections)],
-                           vault=["--vault-password-file", str(password_file)],
-                           args=["-i", str(connections), "--vault-password-file", str(password_file)])
+    connections.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "textile_cafes": {
+                            "hosts": {
+                                name: {"textile_api_url": sim.url, "ansible_connection": "local"}
+                                for name, sim in cafes.items()
+                            }
+                        }
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    return SimpleNamespace(
+        base=base,
+        inventory=inventory,
+        cafes=cafes,
+        tokens=tokens,
+        connections=["-i", str(connections)],
+        vault=["--vault-password-file", str(password_file)],
+        args=["-i", str(connections), "--vault-password-file", str(password_file)],
+    )
 
 
 def run_shell_line(run_playbook, site, line, expect_rc=0):
@@ -191,8 +230,11 @@ def test_the_module_defaults_example_uses_each_hosts_api_url(site, run_playbook)
 
 
 def test_the_three_jobs_as_shipped(site, run_playbook):
-    provision, by_id, retire, report = [line for line in SHELL_COMMANDS if line.startswith("ansible-playbook")
-                                        and "textileio.textile.rotate" not in line]
+    provision, by_id, retire, report = [
+        line
+        for line in SHELL_COMMANDS
+        if line.startswith("ansible-playbook") and "textileio.textile.rotate" not in line
+    ]
     # A client left before the fleet's tokens went in: the decommission removes its ID and imports nothing,
     # although the inventory's group variables declare the fleet's tokens.
     seed_all(site, [site.tokens.client_gone])
@@ -201,7 +243,9 @@ def test_the_three_jobs_as_shipped(site, run_playbook):
     for sim in site.cafes.values():
         assert [method for method, _path in writes(sim)] == ["DELETE"]
     assert {h: r["msg"]["created_ids"] for h, r in result.host_results(SHOW).items()} == {
-        "cafe-eu-1": [], "cafe-us-1": []}
+        "cafe-eu-1": [],
+        "cafe-us-1": [],
+    }
 
     run_shell_line(run_playbook, site, provision)
     assert state(site) == {"cafe-eu-1": ids_of(site.tokens.fleet), "cafe-us-1": ids_of(site.tokens.fleet)}
@@ -251,14 +295,16 @@ def test_install_commands(tmp_path):
     assert "%s.%s" % (galaxy["namespace"], galaxy["name"]) == "textileio.textile"
     # "ansible-galaxy collection build" in a copy of the repository (it writes into the current directory)
     copy = tmp_path / "textile"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=str(REPO_ROOT), check=True, capture_output=True,
-                             text=True).stdout.split("\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=str(REPO_ROOT), check=True, capture_output=True, text=True
+    ).stdout.split("\0")
     for name in filter(None, tracked):
         if (REPO_ROOT / name).is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, copy / name)
-    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build"], cwd=str(copy), check=True,
-                           capture_output=True, text=True)
+    build = subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build"], cwd=str(copy), check=True, capture_output=True, text=True
+    )
     tarball = copy / "textileio-textile-1.0.0.tar.gz"
     assert galaxy["version"] == "1.0.0" and tarball.is_file(), build.stdout
     with tarfile.open(tarball) as archive:
@@ -266,25 +312,39 @@ def test_install_commands(tmp_path):
     # "ansible-galaxy collection install textileio-textile-1.0.0.tar.gz", and the requirements.yml form
     for argv in (["textileio-textile-1.0.0.tar.gz"], ["-r", "requirements.yml"]):
         (copy / "requirements.yml").write_text(
-            "collections: [{name: ./textileio-textile-1.0.0.tar.gz, type: file}]\n", encoding="utf-8")
+            "collections: [{name: ./textileio-textile-1.0.0.tar.gz, type: file}]\n", encoding="utf-8"
+        )
         target = tmp_path / ("installed-%d" % len(argv))
         # without the test run's PYTHONPATH, where the collection is found already (and so not installed)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("ANSIBLE_")}
-        subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", *argv, "-p", str(target)],
-                       cwd=str(copy), check=True, capture_output=True, text=True, env=env)
+        subprocess.run(
+            [str(BIN / "ansible-galaxy"), "collection", "install", *argv, "-p", str(target)],
+            cwd=str(copy),
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         manifest = json.loads((target / "ansible_collections/textileio/textile/MANIFEST.json").read_text())
         assert manifest["collection_info"]["version"] == "1.0.0"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ansible_builder") is None,
-                    reason="ansible-builder is not installed (the main line has it; `pip install ansible-builder`)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("ansible_builder") is None,
+    reason="ansible-builder is not installed (the main line has it; `pip install ansible-builder`)",
+)
 def test_execution_environment(tmp_path):
     block = yaml_block("version: 3")
     definition = yaml.safe_load(block)
     assert definition["dependencies"]["galaxy"]["collections"] == [{"name": "textileio.textile"}]
     (tmp_path / "execution-environment.yml").write_text(block, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "ansible_builder", "create", "-f", "execution-environment.yml",
-                    "-c", "context"], cwd=str(tmp_path), check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "ansible_builder", "create", "-f", "execution-environment.yml", "-c", "context"],
+        cwd=str(tmp_path),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     containerfile = next(p for p in (tmp_path / "context").iterdir() if p.name in ("Containerfile", "Dockerfile"))
     assert "quay.io/ansible/awx-ee:latest" in containerfile.read_text(encoding="utf-8")
     requirements = yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())
@@ -293,16 +353,23 @@ def test_execution_environment(tmp_path):
     build = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("ansible-builder build")][0]
     push = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("podman push")][0]
     assert build[2] == "-t" and build[3] == push[2]
-    usage = subprocess.run([sys.executable, "-m", "ansible_builder", "build", "--help"], check=True,
-                           capture_output=True, text=True).stdout
+    usage = subprocess.run(
+        [sys.executable, "-m", "ansible_builder", "build", "--help"], check=True, capture_output=True, text=True
+    ).stdout
     assert "--tag" in usage and "-t TAG" in usage
 
 
 def test_the_test_command_lists_the_stages_the_readme_names():
-    listed = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "test.sh"), "--list"], check=True,
-                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL).stdout
+    listed = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "test.sh"), "--list"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    ).stdout
     stages = {line.split()[0] for line in listed.splitlines() if line.strip()}
     text = README.read_text(encoding="utf-8")
-    table = text[text.index("| stage | what it runs |"):].split("\n\n")[0]
+    table = text[text.index("| stage | what it runs |") :].split("\n\n")[0]
     named = {name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z0-9.-]+)`", row.split("|")[1])}
     assert named == stages

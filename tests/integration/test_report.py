@@ -10,7 +10,6 @@ import stat
 from html.parser import HTMLParser
 
 import pytest
-
 from harness import REPO_ROOT, closed_port, ids_of, token_id
 from test_roles import fleet, fqcn_playbook
 
@@ -34,16 +33,25 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
     first.control.seed([fleet_token, lost, stray])
     second.control.seed([fleet_token])
     expected = [token_id(fleet_token), " %s " % token_id(lost).upper()]
-    result = run_playbook(fqcn_playbook("report"), inventory=fleet(
-        [first, second], cafe_token_report_expected_ids=expected))
+    result = run_playbook(
+        fqcn_playbook("report"), inventory=fleet([first, second], cafe_token_report_expected_ids=expected)
+    )
     base, data, _page = read_report(result)
     assert set(data) == {"generated_at", "cafes", "summary"}
-    assert data["cafes"]["cafe1"] == {"reachable": True, "error": None, "api_url": first.url,
-                                      "node_version": "0.7.8", "count": 3,
-                                      "ids": ids_of([fleet_token, lost, stray])}
+    assert data["cafes"]["cafe1"] == {
+        "reachable": True,
+        "error": None,
+        "api_url": first.url,
+        "node_version": "0.7.8",
+        "count": 3,
+        "ids": ids_of([fleet_token, lost, stray]),
+    }
     assert data["cafes"]["cafe2"]["ids"] == [token_id(fleet_token)] and data["cafes"]["cafe2"]["count"] == 1
     assert data["summary"] == {
-        "cafes": 2, "reachable": 2, "total_stored": 4, "distinct_ids": 3,
+        "cafes": 2,
+        "reachable": 2,
+        "total_stored": 4,
+        "distinct_ids": 3,
         "expected_ids": ids_of([fleet_token, lost]),
         "missing": {token_id(lost): ["cafe2"]},
         "unexpected": {"cafe1": [token_id(stray)]},
@@ -59,8 +67,7 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
     assert [r for sim in (first, second) for r in sim.control.requests() if r["method"] != "GET"] == []
 
 
-def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(
-        sim_factory, run_playbook, new_token, secrets):
+def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_factory, run_playbook, new_token, secrets):
     token = new_token()
     good = sim_factory()
     locked = sim_factory(username="P4user", password="the-daemon-pin-1234")
@@ -70,10 +77,14 @@ def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {"textile_api_url": down_url}
     password = secrets.add("s3cret-pass-in-url")
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe5"] = {
-        "textile_api_url": good.url.replace("//", "//P4user:%s@" % password)}
+        "textile_api_url": good.url.replace("//", "//P4user:%s@" % password)
+    }
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe4"] = {
-        "ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port(),
-        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
+        "ansible_connection": "ssh",
+        "ansible_host": "127.0.0.1",
+        "ansible_port": closed_port(),
+        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes",
+    }
     result = run_playbook(PLAYBOOK, inventory=inventory)
     _base, data, page = read_report(result)
     cafes = data["cafes"]
@@ -105,8 +116,11 @@ def test_without_expected_ids_an_id_held_by_some_cafes_is_missing_on_the_rest(si
 def test_fail_on_drift_fails_after_writing_the_report(sim_factory, run_playbook, new_token):
     token = new_token()
     cafe = sim_factory()
-    result = run_playbook(PLAYBOOK, expect_rc=2, inventory=fleet(
-        [cafe], cafe_token_report_expected_ids=[token_id(token)], cafe_token_report_fail_on_drift=True))
+    result = run_playbook(
+        PLAYBOOK,
+        expect_rc=2,
+        inventory=fleet([cafe], cafe_token_report_expected_ids=[token_id(token)], cafe_token_report_fail_on_drift=True),
+    )
     assert result[DRIFT]["failed"] is True
     assert token_id(token) in result[DRIFT]["msg"]
     _base, data, _page = read_report(result)
@@ -118,15 +132,18 @@ def test_fail_on_drift_passes_when_the_fleet_matches(sim_factory, run_playbook, 
     cafes = [sim_factory(), sim_factory()]
     for cafe in cafes:
         cafe.control.seed([token])
-    result = run_playbook(PLAYBOOK, inventory=fleet(
-        cafes, cafe_token_report_expected_ids=[token_id(token)], cafe_token_report_fail_on_drift=True))
+    result = run_playbook(
+        PLAYBOOK,
+        inventory=fleet(cafes, cafe_token_report_expected_ids=[token_id(token)], cafe_token_report_fail_on_drift=True),
+    )
     assert result[DRIFT].get("skip_reason") and result.failed == 0
 
 
 def test_fail_on_unreachable(sim_factory, run_playbook):
     inventory = fleet([sim_factory()], cafe_token_report_fail_on_unreachable=True, textile_retries=0)
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe2"] = {
-        "textile_api_url": "http://127.0.0.1:%d" % closed_port()}
+        "textile_api_url": "http://127.0.0.1:%d" % closed_port()
+    }
     result = run_playbook(PLAYBOOK, inventory=inventory, expect_rc=2)
     assert "cafe2" in result[ROLE + "Fail when a cafe could not be read"]["msg"]
 
@@ -136,9 +153,14 @@ def test_every_html_value_is_escaped(sim_factory, run_playbook, new_token):
     cafe = sim_factory()
     cafe.control.seed([token])
     evil = '<script>alert("owner")</script>&<b>'
-    result = run_playbook(PLAYBOOK, inventory=fleet(
-        [cafe], cafe_token_report_labels={token_id(token).upper(): evil},
-        cafe_token_report_expected_ids=[token_id(token)]))
+    result = run_playbook(
+        PLAYBOOK,
+        inventory=fleet(
+            [cafe],
+            cafe_token_report_labels={token_id(token).upper(): evil},
+            cafe_token_report_expected_ids=[token_id(token)],
+        ),
+    )
     _base, _data, page = read_report(result)
     assert "<script" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&#34;owner&#34;)&lt;/script&gt;&amp;&lt;b&gt;" in page
@@ -208,15 +230,25 @@ def matrix_states(tables):
 
 def html_fault(sim):
     """Make ``sim`` answer every route like a web server on the wrong port: a long HTML page, HTTP 404."""
-    page = ("<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title>\n<script>var x = 1;</script></head>\n"
-            "<body>\n<h1>Not Found</h1>\n" + "<p>The requested URL was not found on this server.</p>\n" * 40
-            + "<hr><address>Apache/2.4.62 (Debian) Server at cafe Port 80</address>\n</body></html>\n")
-    sim.control.add_fault(path_prefix="/", action="status", status=404, body=page,
-                          headers={"Content-Type": "text/html; charset=iso-8859-1"})
+    page = (
+        "<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title>\n<script>var x = 1;</script></head>\n"
+        "<body>\n<h1>Not Found</h1>\n"
+        + "<p>The requested URL was not found on this server.</p>\n" * 40
+        + "<hr><address>Apache/2.4.62 (Debian) Server at cafe Port 80</address>\n</body></html>\n"
+    )
+    sim.control.add_fault(
+        path_prefix="/",
+        action="status",
+        status=404,
+        body=page,
+        headers={"Content-Type": "text/html; charset=iso-8859-1"},
+    )
     return page
 
 
-def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_cafe(sim_factory, run_playbook, new_token):
+def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_cafe(
+    sim_factory, run_playbook, new_token
+):
     token = new_token()
     by_default, web_server = sim_factory(), sim_factory()
     by_default.control.seed([token])
@@ -227,14 +259,24 @@ def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_ca
         "cafe1": {},  # no textile_api_url: TEXTILE_API_URL (as the module's default would) applies
         "cafe2": {"textile_api_url": down_url},
         "cafe3": {"textile_api_url": web_server.url},
-        "cafe4": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port(),
-                  "ansible_ssh_common_args": "-o ConnectTimeout=5 -o ConnectionAttempts=2 -o BatchMode=yes -vvv"},
+        "cafe4": {
+            "ansible_connection": "ssh",
+            "ansible_host": "127.0.0.1",
+            "ansible_port": closed_port(),
+            "ansible_ssh_common_args": "-o ConnectTimeout=5 -o ConnectionAttempts=2 -o BatchMode=yes -vvv",
+        },
     }
     result = run_playbook(PLAYBOOK, inventory=inventory, env={"TEXTILE_API_URL": by_default.url})
     _base, data, page = read_report(result)
     cafes = data["cafes"]
-    assert cafes["cafe1"] == {"reachable": True, "error": None, "api_url": None, "node_version": "0.7.8",
-                              "count": 1, "ids": [token_id(token)]}
+    assert cafes["cafe1"] == {
+        "reachable": True,
+        "error": None,
+        "api_url": None,
+        "node_version": "0.7.8",
+        "count": 1,
+        "ids": [token_id(token)],
+    }
     for name in ("cafe2", "cafe3", "cafe4"):
         cafe = cafes[name]
         assert cafe["reachable"] is False and cafe["count"] is None and cafe["ids"] is None, name
@@ -267,7 +309,9 @@ def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_ca
         assert tag not in page
     # an unread cafe's section says its tokens are unknown, not that it has none
     sections = [rows for key, rows in tables.items() if key.startswith("cafe-tokens")]
-    assert [r[1][0][0] for r in sections[1:]] == ["unknown: the cafe could not be read, so its tokens are not known"] * 3
+    assert [r[1][0][0] for r in sections[1:]] == [
+        "unknown: the cafe could not be read, so its tokens are not known"
+    ] * 3
     assert "no tokens" not in page
 
 
@@ -276,10 +320,12 @@ def test_matrix_cells_are_stored_missing_unexpected_blank_or_unknown(sim_factory
     first, second = sim_factory(), sim_factory()
     first.control.seed([fleet_token, lost, stray])
     second.control.seed([fleet_token])
-    inventory = fleet([first, second], textile_retries=0,
-                      cafe_token_report_expected_ids=[token_id(fleet_token), token_id(lost)])
+    inventory = fleet(
+        [first, second], textile_retries=0, cafe_token_report_expected_ids=[token_id(fleet_token), token_id(lost)]
+    )
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {
-        "textile_api_url": "http://127.0.0.1:%d" % closed_port()}
+        "textile_api_url": "http://127.0.0.1:%d" % closed_port()
+    }
     result = run_playbook(PLAYBOOK, inventory=inventory)
     _base, data, page = read_report(result)
     assert data["summary"]["missing"] == {token_id(lost): ["cafe2"]}
@@ -303,18 +349,25 @@ def test_without_expected_ids_the_matrix_expects_what_any_cafe_holds(sim_factory
     second.control.seed([shared])
     result = run_playbook(PLAYBOOK, inventory=fleet([first, second]))
     _base, _data, page = read_report(result)
-    assert matrix_states(cells(page)) == {token_id(shared): ["stored", "stored"],
-                                          token_id(partial): ["stored", "missing"]}
+    assert matrix_states(cells(page)) == {
+        token_id(shared): ["stored", "stored"],
+        token_id(partial): ["stored", "missing"],
+    }
 
 
-@pytest.mark.parametrize("userinfo, shown", [
-    ("P4user:ab@{secret}", True),      # "@" in the password: the last "@" ends the user info
-    ("P4user:cd/{secret}", False),     # "/" in the password: where it ends cannot be told, nothing is shown
-    ("P4user:x:y?{secret}#z", False),  # ":", "?" and "#"
-    ("{secret}", True),                # a user without a password
-], ids=["at-sign", "slash", "colon-query-fragment", "user-only"])
+@pytest.mark.parametrize(
+    "userinfo, shown",
+    [
+        ("P4user:ab@{secret}", True),  # "@" in the password: the last "@" ends the user info
+        ("P4user:cd/{secret}", False),  # "/" in the password: where it ends cannot be told, nothing is shown
+        ("P4user:x:y?{secret}#z", False),  # ":", "?" and "#"
+        ("{secret}", True),  # a user without a password
+    ],
+    ids=["at-sign", "slash", "colon-query-fragment", "user-only"],
+)
 def test_the_report_never_writes_or_prints_url_user_info(
-        sim_factory, run_playbook, new_token, secrets, userinfo, shown):
+    sim_factory, run_playbook, new_token, secrets, userinfo, shown
+):
     cafe = sim_factory()
     cafe.control.seed([new_token()])
     secret = secrets.add("S3cret-%s" % token_id(new_token())[:10])

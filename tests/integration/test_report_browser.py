@@ -10,29 +10,48 @@ import subprocess
 import zlib
 
 import pytest
-
 from harness import token_id
 from test_report import PLAYBOOK, STATES, cells, closed_port, matrix_states, read_report
 from test_roles import fleet
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
 # The background of each cell state in the page's style sheet (blank is the page's white).
-COLOURS = {"stored": (0xd6, 0xf5, 0xdc), "missing": (0xf8, 0xd3, 0xd3), "unexpected": (0xfd, 0xe7, 0xa9),
-           "unknown": (0xe4, 0xe4, 0xe4)}
+COLOURS = {
+    "stored": (0xD6, 0xF5, 0xDC),
+    "missing": (0xF8, 0xD3, 0xD3),
+    "unexpected": (0xFD, 0xE7, 0xA9),
+    "unknown": (0xE4, 0xE4, 0xE4),
+}
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None,
     reason="headless Chromium is missing: install Debian's package with `apt-get install -y chromium` "
-           "(scripts/test.sh does this when it runs as root)")
+    "(scripts/test.sh does this when it runs as root)",
+)
 
 
 def chromium(tmp_path, *args):
     profile = tmp_path / "chromium-profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([CHROMIUM, *FLAGS, "--user-data-dir=%s" % profile, *args], capture_output=True,
-                          text=True, timeout=180, check=True, stdin=subprocess.DEVNULL, cwd=str(tmp_path))
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, "--user-data-dir=%s" % profile, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        cwd=str(tmp_path),
+    )
 
 
 def png_pixels(png):
@@ -40,8 +59,8 @@ def png_pixels(png):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        data = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        data = png[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", data)
         elif kind == b"IDAT":
@@ -53,22 +72,22 @@ def png_pixels(png):
     raw, stride, counts = zlib.decompress(idat), width * step, {}
     previous = bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             a = line[x - step] if x >= step else 0
             b, c = previous[x], previous[x - step] if x >= step else 0
             if kind == 1:
-                line[x] = (line[x] + a) & 0xff
+                line[x] = (line[x] + a) & 0xFF
             elif kind == 2:
-                line[x] = (line[x] + b) & 0xff
+                line[x] = (line[x] + b) & 0xFF
             elif kind == 3:
-                line[x] = (line[x] + (a + b) // 2) & 0xff
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
             elif kind == 4:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
         for x in range(0, stride, step):
-            pixel = tuple(line[x:x + 3])
+            pixel = tuple(line[x : x + 3])
             counts[pixel] = counts.get(pixel, 0) + 1
         previous = line
     return width, height, counts
@@ -80,11 +99,15 @@ def test_report_page_renders_in_headless_chromium(sim_factory, run_playbook, new
     first.control.seed([fleet_token, lost, stray])
     second.control.seed([fleet_token])
     owner = '<script>document.title="owned"</script>Ops team'
-    inventory = fleet([first, second], textile_retries=0,
-                      cafe_token_report_expected_ids=[token_id(fleet_token), token_id(lost)],
-                      cafe_token_report_labels={token_id(lost): owner, token_id(fleet_token): "fleet"})
+    inventory = fleet(
+        [first, second],
+        textile_retries=0,
+        cafe_token_report_expected_ids=[token_id(fleet_token), token_id(lost)],
+        cafe_token_report_labels={token_id(lost): owner, token_id(fleet_token): "fleet"},
+    )
     inventory["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {
-        "textile_api_url": "http://127.0.0.1:%d" % closed_port()}
+        "textile_api_url": "http://127.0.0.1:%d" % closed_port()
+    }
     result = run_playbook(PLAYBOOK, inventory=inventory)
     base, data, _page = read_report(result)
     page = (base / "textile-cafe-report.html").resolve()
@@ -119,6 +142,8 @@ def test_report_page_renders_in_headless_chromium(sim_factory, run_playbook, new
     per_cafe = [rows[1:] for key, rows in dom.items() if key.startswith("cafe-tokens")]
     assert [[(r[0][0], r[2][0]) for r in rows] for rows in per_cafe[:2]] == [
         sorted([(token_id(fleet_token), "stored"), (token_id(lost), "stored"), (token_id(stray), "unexpected")]),
-        sorted([(token_id(fleet_token), "stored"), (token_id(lost), "missing")])]
-    assert [r[0] for r in per_cafe[2]] == [("unknown: the cafe could not be read, so its tokens are not known",
-                                            {"unknown"})]
+        sorted([(token_id(fleet_token), "stored"), (token_id(lost), "missing")]),
+    ]
+    assert [r[0] for r in per_cafe[2]] == [
+        ("unknown: the cafe could not be read, so its tokens are not known", {"unknown"})
+    ]

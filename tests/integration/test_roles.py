@@ -8,13 +8,14 @@ import os
 
 import base58
 import pytest
-
 from harness import REPO_ROOT, ids_of, token_id, validates
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ROLE = "textileio.textile.cafe_tokens : "
-TOKEN_CALLS = (ROLE + "Declare the tokens of cafe_tokens_present",
-               ROLE + "Remove the tokens of cafe_tokens_absent and cafe_tokens_absent_ids")
+TOKEN_CALLS = (
+    ROLE + "Declare the tokens of cafe_tokens_present",
+    ROLE + "Remove the tokens of cafe_tokens_absent and cafe_tokens_absent_ids",
+)
 SHOW = ROLE + "Show the token IDs this run changed and the IDs stored on the cafe"
 
 
@@ -30,8 +31,7 @@ def fleet(sims, hostvars=None, **group_vars):
 
 def fqcn_playbook(name):
     """A playbook that runs the collection playbook textileio.textile.<name> by its FQCN."""
-    return "- name: Run textileio.textile.%s\n  ansible.builtin.import_playbook: textileio.textile.%s\n" % (
-        name, name)
+    return "- name: Run textileio.textile.%s\n  ansible.builtin.import_playbook: textileio.textile.%s\n" % (name, name)
 
 
 def api_requests(sim, method=None):
@@ -82,8 +82,12 @@ def test_exclusive_removes_undeclared_tokens_but_keeps_keep_ids(two_cafes, run_p
     cafe = two_cafes[0]
     declared, kept, stray = new_token(), new_token(), new_token()
     cafe.control.seed([kept, stray])
-    inventory = fleet([cafe], cafe_tokens_present=[declared], cafe_tokens_exclusive=True,
-                      cafe_tokens_keep_ids=[token_id(kept).upper()])
+    inventory = fleet(
+        [cafe],
+        cafe_tokens_present=[declared],
+        cafe_tokens_exclusive=True,
+        cafe_tokens_keep_ids=[token_id(kept).upper()],
+    )
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
     assert cafe.control.state_ids() == ids_of([declared, kept])
     shown = result[SHOW]["msg"]
@@ -111,8 +115,9 @@ def test_rotation_declares_the_new_token_and_removes_the_old_in_one_run(two_cafe
     old, new = new_token(), new_token()
     for sim in two_cafes:
         sim.control.seed([old])
-    result = run_playbook(PLAYBOOKS / "provision.yml",
-                          inventory=fleet(two_cafes, cafe_tokens_present=[new], cafe_tokens_absent=[old]))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml", inventory=fleet(two_cafes, cafe_tokens_present=[new], cafe_tokens_absent=[old])
+    )
     for sim in two_cafes:
         assert sim.control.state_ids() == [token_id(new)]
         # the secret of the removed token never travels in a URL
@@ -125,9 +130,11 @@ def test_rotation_declares_the_new_token_and_removes_the_old_in_one_run(two_cafe
 def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, run_playbook, new_token):
     cafe = two_cafes[0]
     token = new_token()
-    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=[token],
-                                          cafe_tokens_absent_ids=[" %s " % token_id(token).upper()]))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml",
+        expect_rc=2,
+        inventory=fleet([cafe], cafe_tokens_present=[token], cafe_tokens_absent_ids=[" %s " % token_id(token).upper()]),
+    )
     check = result[ROLE + "Check that no token or ID is both declared and removed"]
     assert check["failed"] is True
     assert token_id(token) in check["msg"]
@@ -135,13 +142,16 @@ def test_a_token_both_declared_and_removed_fails_before_any_request(two_cafes, r
 
 
 def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
-        two_cafes, run_playbook, new_token, secrets):
+    two_cafes, run_playbook, new_token, secrets
+):
     cafe = two_cafes[0]
     bad = secrets.add("NotAToken0OIl" * 4)
     short = secrets.add(base58.b58encode(os.urandom(42) + b"\x01").decode())  # 43 bytes
-    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad],
-                                          cafe_tokens_absent=[short]))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml",
+        expect_rc=2,
+        inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad], cafe_tokens_absent=[short]),
+    )
     failed = [e for e in result.task_list if e["result"].get("failed")]
     assert [e["task"] for e in failed] == [ROLE + "Check that the token lists hold Textile Cafe tokens"]
     message = failed[0]["result"]["msg"]
@@ -153,8 +163,9 @@ def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
 
 def test_wrong_variable_type_is_rejected_by_the_argument_spec(two_cafes, run_playbook):
     cafe = two_cafes[0]
-    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_exclusive="perhaps"))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml", expect_rc=2, inventory=fleet([cafe], cafe_tokens_exclusive="perhaps")
+    )
     failed = [e for e in result.task_list if e["result"].get("failed")]
     assert failed and "cafe_tokens_exclusive" in failed[0]["result"]["msg"]
     assert api_requests(cafe) == []
@@ -162,8 +173,9 @@ def test_wrong_variable_type_is_rejected_by_the_argument_spec(two_cafes, run_pla
 
 def test_a_token_given_as_a_string_fails_asking_for_a_list(two_cafes, run_playbook, new_token):
     cafe = two_cafes[0]
-    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=new_token()))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml", expect_rc=2, inventory=fleet([cafe], cafe_tokens_present=new_token())
+    )
     assert "must be lists" in result[ROLE + "Check that the token and ID variables are lists"]["msg"]
     assert api_requests(cafe) == []
 
@@ -171,8 +183,11 @@ def test_a_token_given_as_a_string_fails_asking_for_a_list(two_cafes, run_playbo
 def test_module_failure_is_reported_with_the_ids_task(two_cafes, run_playbook, new_token):
     cafe = two_cafes[0]
     cafe.control.add_fault(method="GET", path="/api/v0/tokens", action="status", status=500, body="db is locked")
-    result = run_playbook(PLAYBOOKS / "provision.yml", expect_rc=2,
-                          inventory=fleet([cafe], cafe_tokens_present=[new_token()], textile_retries=0))
+    result = run_playbook(
+        PLAYBOOKS / "provision.yml",
+        expect_rc=2,
+        inventory=fleet([cafe], cafe_tokens_present=[new_token()], textile_retries=0),
+    )
     assert result[TOKEN_CALLS[0]]["failed"] is True
     error = result[SHOW]["msg"]["error"]
     assert "500" in error or "db is locked" in error
@@ -185,14 +200,16 @@ def test_decommission_by_id_on_every_cafe(two_cafes, run_playbook, new_token):
         sim.control.seed([gone, stays])
     # the inventory still declares both: decommission must not re-declare anything
     inventory = fleet(two_cafes, cafe_tokens_present=[gone, stays])
-    result = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
-                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    result = run_playbook(
+        fqcn_playbook("decommission"), inventory=inventory, extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]}
+    )
     assert result.changed == 2
     for sim in two_cafes:
         assert sim.control.state_ids() == [token_id(stays)]
         assert [m for m, _p in writes(sim)] == ["DELETE"]
-    again = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
-                         extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    again = run_playbook(
+        fqcn_playbook("decommission"), inventory=inventory, extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]}
+    )
     assert again.changed == 0
 
 
@@ -201,10 +218,12 @@ def test_decommission_never_imports_whatever_the_group_variables_hold(two_cafes,
     gone, declared, kept = new_token(), new_token(), new_token()
     for sim in two_cafes:
         sim.control.seed([gone, kept])
-    inventory = fleet(two_cafes, cafe_tokens_present=[declared], cafe_tokens_exclusive=True,
-                      cafe_tokens_verify_secret=True)
-    result = run_playbook(fqcn_playbook("decommission"), inventory=inventory,
-                          extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]})
+    inventory = fleet(
+        two_cafes, cafe_tokens_present=[declared], cafe_tokens_exclusive=True, cafe_tokens_verify_secret=True
+    )
+    result = run_playbook(
+        fqcn_playbook("decommission"), inventory=inventory, extra_vars={"cafe_tokens_absent_ids": [token_id(gone)]}
+    )
     for sim in two_cafes:
         assert sim.control.state_ids() == [token_id(kept)]
         assert [m for m, _p in writes(sim)] == ["DELETE"]
@@ -244,8 +263,9 @@ def test_decommission_without_anything_to_remove_fails(two_cafes, run_playbook, 
 def test_decommission_all_tokens_of_a_retired_cafe(two_cafes, run_playbook, new_token):
     cafe = two_cafes[0]
     cafe.control.seed([new_token(), new_token()])
-    run_playbook(PLAYBOOKS / "decommission.yml", inventory=fleet([cafe]),
-                 extra_vars={"textile_remove_all_tokens": True})
+    run_playbook(
+        PLAYBOOKS / "decommission.yml", inventory=fleet([cafe]), extra_vars={"textile_remove_all_tokens": True}
+    )
     assert cafe.control.state_ids() == []
 
 
@@ -290,10 +310,15 @@ def test_delegate_to_localhost_runs_the_module_on_the_controller(two_cafes, run_
     """A cafe host Ansible cannot reach over SSH, whose API the controller reaches: delegation is real."""
     cafe = two_cafes[0]
     token = new_token()
-    unreachable_ssh = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9,
-                       "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
-    inventory = fleet([cafe], hostvars={"cafe1": unreachable_ssh}, cafe_tokens_present=[token],
-                      cafe_tokens_delegate_to="localhost")
+    unreachable_ssh = {
+        "ansible_connection": "ssh",
+        "ansible_host": "127.0.0.1",
+        "ansible_port": 9,
+        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes",
+    }
+    inventory = fleet(
+        [cafe], hostvars={"cafe1": unreachable_ssh}, cafe_tokens_present=[token], cafe_tokens_delegate_to="localhost"
+    )
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
     assert cafe.control.state_ids() == [token_id(token)]
     assert result.recap["cafe1"]["unreachable"] == 0
@@ -302,8 +327,12 @@ def test_delegate_to_localhost_runs_the_module_on_the_controller(two_cafes, run_
 def test_basic_auth_from_role_variables(sim_factory, run_playbook, new_token):
     cafe = sim_factory(username="P4account", password="daemon-pin-4321")
     token = new_token()
-    inventory = fleet([cafe], cafe_tokens_present=[token], cafe_tokens_api_username="P4account",
-                      cafe_tokens_api_password="daemon-pin-4321")
+    inventory = fleet(
+        [cafe],
+        cafe_tokens_present=[token],
+        cafe_tokens_api_username="P4account",
+        cafe_tokens_api_password="daemon-pin-4321",
+    )
     run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory)
     assert cafe.control.state_ids() == [token_id(token)]
     del inventory["all"]["children"]["textile_cafes"]["vars"]["cafe_tokens_api_password"]
@@ -325,15 +354,22 @@ def test_verify_secret_replaces_a_token_whose_secret_differs(two_cafes, run_play
     assert validates(cafe, declared) and not validates(cafe, impostor)
 
 
-@pytest.mark.parametrize("userinfo", ["P4user:{secret}", "P4user:ab@{secret}", "P4user:cd/{secret}",
-                                      "P4user:x:y?{secret}#z"], ids=["plain", "at-sign", "slash", "colon-query"])
+@pytest.mark.parametrize(
+    "userinfo",
+    ["P4user:{secret}", "P4user:ab@{secret}", "P4user:cd/{secret}", "P4user:x:y?{secret}#z"],
+    ids=["plain", "at-sign", "slash", "colon-query"],
+)
 def test_an_api_url_with_credentials_is_refused_without_showing_them(
-        two_cafes, run_playbook, new_token, secrets, userinfo):
+    two_cafes, run_playbook, new_token, secrets, userinfo
+):
     cafe = two_cafes[0]
     password = secrets.add("pin-in-the-url-9876")
     secrets.add(userinfo.format(secret=password))
-    inventory = fleet([cafe], cafe_tokens_present=[new_token()],
-                      cafe_tokens_api_url=cafe.url.replace("//", "//%s@" % userinfo.format(secret=password)))
+    inventory = fleet(
+        [cafe],
+        cafe_tokens_present=[new_token()],
+        cafe_tokens_api_url=cafe.url.replace("//", "//%s@" % userinfo.format(secret=password)),
+    )
     result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
     assert "must not contain user info" in result[ROLE + "Check that the API URL carries no credentials"]["msg"]
     assert "P4user" not in result.stdout

@@ -9,7 +9,6 @@ import shlex
 import stat
 
 import pytest
-
 from harness import REPO_ROOT, closed_port, ids_of, token_id, validates
 from test_report import read_report
 from test_roles import fleet, fqcn_playbook
@@ -28,8 +27,9 @@ def rotation(old_ids, token_file, **more):
 
 def mints(sim):
     """The mint requests a cafe saw (POST without a token, store=false)."""
-    return [r for r in sim.control.requests()
-            if r["method"] == "POST" and r["headers"]["X-Textile-Opts"] == "store=false"]
+    return [
+        r for r in sim.control.requests() if r["method"] == "POST" and r["headers"]["X-Textile-Opts"] == "store=false"
+    ]
 
 
 def imports(sim):
@@ -68,14 +68,16 @@ def cafes(sim_factory):
 
 @pytest.mark.compat
 def test_rotation_mints_once_imports_everywhere_retires_then_a_rerun_only_lists(
-        cafes, run_playbook, new_token, secrets, tmp_path):
+    cafes, run_playbook, new_token, secrets, tmp_path
+):
     old, other = new_token(), new_token()
     for sim in cafes:
         sim.control.seed([old, other])
     token_file = tmp_path / "keys" / "rotation" / "fleet.token"
     inventory = fleet(cafes)
-    first = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old).upper()], token_file),
-                         diff=True)
+    first = run_playbook(
+        ROTATE, inventory=inventory, extra_vars=rotation([token_id(old).upper()], token_file), diff=True
+    )
 
     new = minted_token(token_file, secrets)
     assert_not_in_run(first, new)
@@ -118,11 +120,16 @@ def test_an_interrupted_import_resumes_with_the_same_file(sim_factory, run_playb
     old = new_token()
     for sim in cafes:
         sim.control.seed([old])
-    second_cafe.control.add_fault(method="POST", path="/api/v0/tokens", action="status", status=500,
-                                  body="database is locked", count=100)
+    second_cafe.control.add_fault(
+        method="POST", path="/api/v0/tokens", action="status", status=500, body="database is locked", count=100
+    )
     token_file = tmp_path / "rotation.token"
-    inventory = fleet(cafes, hostvars={"cafe%d" % n: {"textile_api_password": "daemon-pin-%d" % n} for n in (1, 2)},
-                      textile_retries=0, textile_api_username="P4account")
+    inventory = fleet(
+        cafes,
+        hostvars={"cafe%d" % n: {"textile_api_password": "daemon-pin-%d" % n} for n in (1, 2)},
+        textile_retries=0,
+        textile_api_username="P4account",
+    )
     broken = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file), expect_rc=2)
 
     new = minted_token(token_file, secrets)
@@ -157,7 +164,9 @@ def test_a_cafe_that_is_down_stops_the_retirement_everywhere(sim_factory, run_pl
     hosts = inventory["all"]["children"]["textile_cafes"]["hosts"]
     # the first cafe in the inventory is down: the mint goes to the first one that answers
     inventory["all"]["children"]["textile_cafes"]["hosts"] = {
-        "cafe0": {"textile_api_url": "http://127.0.0.1:%d" % closed_port()}, **hosts}
+        "cafe0": {"textile_api_url": "http://127.0.0.1:%d" % closed_port()},
+        **hosts,
+    }
     result = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file), expect_rc=2)
 
     new = minted_token(token_file, secrets)
@@ -173,9 +182,16 @@ def test_a_cafe_that_is_down_stops_the_retirement_everywhere(sim_factory, run_pl
 
 def test_no_cafe_that_answers_means_no_mint_and_no_file(run_playbook, tmp_path):
     token_file = tmp_path / "rotation.token"
-    inventory = {"all": {"children": {"textile_cafes": {
-        "hosts": {"cafe1": {"textile_api_url": "http://127.0.0.1:%d" % closed_port()}},
-        "vars": {"textile_retries": 0}}}}}
+    inventory = {
+        "all": {
+            "children": {
+                "textile_cafes": {
+                    "hosts": {"cafe1": {"textile_api_url": "http://127.0.0.1:%d" % closed_port()}},
+                    "vars": {"textile_retries": 0},
+                }
+            }
+        }
+    }
     result = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([], token_file), expect_rc=2)
     message = result["Stop when no cafe answers"]["msg"]
     assert message.startswith("No cafe answered, so no token was minted and nothing changed. cafe1: Listing")
@@ -189,13 +205,15 @@ def test_a_failed_retirement_is_finished_by_a_rerun(cafes, run_playbook, new_tok
     token_file.write_text(new + "\n", encoding="ascii")
     for sim in cafes:
         sim.control.seed([old, new])
-    cafes[1].control.add_fault(method="DELETE", path_prefix="/api/v0/tokens/", action="status", status=500,
-                               body="disk full", count=100)
+    cafes[1].control.add_fault(
+        method="DELETE", path_prefix="/api/v0/tokens/", action="status", status=500, body="disk full", count=100
+    )
     inventory = fleet(cafes, textile_retries=0)
     result = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file), expect_rc=2)
     message = result["Fail when a cafe could not retire the old tokens"]["msg"]
-    assert message.startswith("Every cafe holds the new token (ID %s), but retiring the old tokens failed on cafe2."
-                              % token_id(new))
+    assert message.startswith(
+        "Every cafe holds the new token (ID %s), but retiring the old tokens failed on cafe2." % token_id(new)
+    )
     assert "disk full" in message and "Re-run with the same textile_rotate_token_file" in message
     assert result[SHOW]["msg"]["removed_ids"] == {"cafe1": [token_id(old)], "cafe2": []}
     assert cafes[0].control.state_ids() == [token_id(new)]
@@ -208,14 +226,16 @@ def test_a_failed_retirement_is_finished_by_a_rerun(cafes, run_playbook, new_tok
 
 
 def test_retire_false_keeps_the_old_token_and_a_later_run_retires_it_without_minting(
-        cafes, run_playbook, new_token, secrets, tmp_path):
+    cafes, run_playbook, new_token, secrets, tmp_path
+):
     old = new_token()
     for sim in cafes:
         sim.control.seed([old])
     token_file = tmp_path / "rotation.token"
     inventory = fleet(cafes)
-    grace = run_playbook(ROTATE, inventory=inventory,
-                         extra_vars=rotation([token_id(old)], token_file, textile_rotate_retire=False))
+    grace = run_playbook(
+        ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file, textile_rotate_retire=False)
+    )
     new = minted_token(token_file, secrets)
     assert_not_in_run(grace, new)
     for sim in cafes:
@@ -225,8 +245,9 @@ def test_retire_false_keeps_the_old_token_and_a_later_run_retires_it_without_min
     assert grace[SHOW]["msg"]["retired"] is False
     assert grace[SHOW]["msg"]["removed_ids"] == {"cafe1": [], "cafe2": []}
 
-    finish = run_playbook(ROTATE, inventory=inventory,
-                          extra_vars=rotation([token_id(old)], token_file, textile_rotate_retire=True))
+    finish = run_playbook(
+        ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file, textile_rotate_retire=True)
+    )
     for sim in cafes:
         assert mints(sim) == [] and imports(sim) == []
         assert deletes(sim) == [token_id(old)]
@@ -241,8 +262,7 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
         sim.control.seed([old])
     token_file = tmp_path / "keys" / "rotation.token"
     inventory = fleet(cafes)
-    predicted = run_playbook(ROTATE, inventory=inventory, check=True,
-                             extra_vars=rotation([token_id(old)], token_file))
+    predicted = run_playbook(ROTATE, inventory=inventory, check=True, extra_vars=rotation([token_id(old)], token_file))
     assert not token_file.parent.exists()
     for sim in cafes:
         assert [r for r in sim.control.requests() if r["method"] != "GET"] == []
@@ -259,8 +279,7 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
     token_file.chmod(0o600)
     for sim in cafes:
         sim.control.clear_requests()
-    predicted = run_playbook(ROTATE, inventory=inventory, check=True,
-                             extra_vars=rotation([token_id(old)], token_file))
+    predicted = run_playbook(ROTATE, inventory=inventory, check=True, extra_vars=rotation([token_id(old)], token_file))
     summary = predicted[SHOW]["msg"]
     assert summary["token_id"] == token_id(new) and summary["minted_on"] is None
     assert summary["imported_on"] == ["cafe1", "cafe2"]
@@ -273,19 +292,23 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
 def test_a_token_file_without_a_token_fails_without_showing_it(cafes, run_playbook, secrets, tmp_path):
     token_file = tmp_path / "rotation.token"
     token_file.write_text(secrets.add("not-a-token-but-private-0OIl") + "\n", encoding="ascii")
-    result = run_playbook(ROTATE, inventory=fleet(cafes), expect_rc=2,
-                          extra_vars=rotation(["0f1e2d3c4b5a69788796a5b4"], token_file))
+    result = run_playbook(
+        ROTATE, inventory=fleet(cafes), expect_rc=2, extra_vars=rotation(["0f1e2d3c4b5a69788796a5b4"], token_file)
+    )
     assert "does not hold a Textile Cafe token" in result["Report a token file that does not hold a token"]["msg"]
     for sim in cafes:
         assert sim.control.requests() == []
 
 
-@pytest.mark.parametrize("old_ids, with_file", [
-    ("0f1e2d3c4b5a69788796a5b4", True),  # a string, not a list
-    (["0f1e2d3c4b5a69788796a5b4", "not an id"], True),
-    (["a token"], True),  # a token where its ID belongs: refused without showing it
-    ([], False),  # no token file
-])
+@pytest.mark.parametrize(
+    "old_ids, with_file",
+    [
+        ("0f1e2d3c4b5a69788796a5b4", True),  # a string, not a list
+        (["0f1e2d3c4b5a69788796a5b4", "not an id"], True),
+        (["a token"], True),  # a token where its ID belongs: refused without showing it
+        ([], False),  # no token file
+    ],
+)
 def test_bad_variables_fail_before_any_request(cafes, run_playbook, new_token, tmp_path, old_ids, with_file):
     extra = {"textile_rotate_old_ids": [new_token()] if old_ids == ["a token"] else old_ids}
     if with_file:
@@ -304,10 +327,11 @@ def test_the_new_token_among_the_old_ids_fails_before_any_change(cafes, run_play
     token_file.write_text(new, encoding="ascii")
     for sim in cafes:
         sim.control.seed([new])
-    result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=rotation([token_id(new)], token_file),
-                          expect_rc=2)
-    assert "retiring it would remove the new token" in result[
-        "Check that the new token is not one of the tokens to retire"]["msg"]
+    result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=rotation([token_id(new)], token_file), expect_rc=2)
+    assert (
+        "retiring it would remove the new token"
+        in result["Check that the new token is not one of the tokens to retire"]["msg"]
+    )
     for sim in cafes:
         assert sim.control.requests() == [] and sim.control.state_ids() == [token_id(new)]
 
@@ -318,12 +342,21 @@ def test_the_cafe_tokens_role_variables_apply_as_in_provision(cafes, run_playboo
     old = new_token()
     for sim in cafes:
         sim.control.seed([old])
-    unreachable_ssh = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9,
-                       "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes"}
-    overridden = dict(unreachable_ssh, textile_api_url="http://127.0.0.1:%d" % closed_port(),
-                      cafe_tokens_api_url=cafes[1].url)
-    inventory = fleet(cafes, hostvars={"cafe1": unreachable_ssh, "cafe2": overridden},
-                      cafe_tokens_delegate_to="localhost", textile_retries=0)
+    unreachable_ssh = {
+        "ansible_connection": "ssh",
+        "ansible_host": "127.0.0.1",
+        "ansible_port": 9,
+        "ansible_ssh_common_args": "-o ConnectTimeout=5 -o BatchMode=yes",
+    }
+    overridden = dict(
+        unreachable_ssh, textile_api_url="http://127.0.0.1:%d" % closed_port(), cafe_tokens_api_url=cafes[1].url
+    )
+    inventory = fleet(
+        cafes,
+        hostvars={"cafe1": unreachable_ssh, "cafe2": overridden},
+        cafe_tokens_delegate_to="localhost",
+        textile_retries=0,
+    )
     token_file = tmp_path / "rotation.token"
     result = run_playbook(ROTATE, inventory=inventory, extra_vars=rotation([token_id(old)], token_file))
     new = minted_token(token_file, secrets)
@@ -337,6 +370,7 @@ def test_the_cafe_tokens_role_variables_apply_as_in_provision(cafes, run_playboo
 # The README's rotation examples, run as written. Only what belongs to the operator's site changes: the
 # inventory (``-i inventory.yml --ask-vault-pass``: the simulators' inventory holds no vaulted value) and HOME,
 # so that ``~/textile-rotation/...`` is a directory of the test.
+
 
 def readme_section(title):
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

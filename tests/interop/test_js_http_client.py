@@ -49,8 +49,15 @@ def sim():
 
 def drive(url, *steps, env=None):
     """Run the driver; returns (results, unhandled rejections)."""
-    answer = subprocess.run(["node", DRIVER, url, json.dumps(list(steps))], cwd=HERE, capture_output=True,
-                            text=True, timeout=60, check=False, env=dict(os.environ, **(env or {})))
+    answer = subprocess.run(
+        ["node", DRIVER, url, json.dumps(list(steps))],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ, **(env or {})),
+    )
     assert answer.returncode == 0, answer.stderr
     output = json.loads(answer.stdout)
     return output["results"], output["unhandled"]
@@ -85,19 +92,24 @@ def test_create_posts_with_a_trailing_slash_follows_the_307_and_sends_the_captur
     assert len(token_format.b58decode(result["value"])) == 44
     requests_seen = sim.control.requests()
     assert [(e["method"], e["path"], e["status"]) for e in requests_seen] == [
-        ("POST", "/api/v0/tokens/", 307), ("POST", "/api/v0/tokens", 201)]
+        ("POST", "/api/v0/tokens/", 307),
+        ("POST", "/api/v0/tokens", 201),
+    ]
     expected = [[name, "127.0.0.1:%d" % sim.port if name == "Host" else value] for name, value in CAPTURED_CREATE]
     assert requests_seen[0]["header_lines"] == expected
     assert requests_seen[1]["header_lines"] == expected  # the redirect is followed with the same request
     assert sim.control.state_ids() == []  # "false" is not "true"
 
 
-@pytest.mark.parametrize("options, sent, stored", [
-    (None, "", False),  # create(): empty opts, so nothing is stored
-    ({"store": False}, "store=", False),  # a falsy value is sent empty
-    ({"store": True}, "store=true", True),
-    ({"store": "true"}, "store=true", True),
-])
+@pytest.mark.parametrize(
+    "options, sent, stored",
+    [
+        (None, "", False),  # create(): empty opts, so nothing is stored
+        ({"store": False}, "store=", False),  # a falsy value is sent empty
+        ({"store": True}, "store=true", True),
+        ({"store": "true"}, "store=true", True),
+    ],
+)
 def test_create_options_become_the_captured_opts_header(sim, options, sent, stored):
     (result,) = drive_results(sim.url, step("create", *([options] if options is not None else [])))
     assert result["ok"]
@@ -165,8 +177,13 @@ def test_remove_of_a_malformed_token_resolves_but_its_rejection_is_unhandled(sim
 def test_the_whole_flow_against_a_simulator_process():
     with sim_module.SimProcess(bcrypt_cost=4) as proc:
         (created, listed, valid, removed, after), unhandled = drive(
-            proc.url, step("create", {"store": True}), step("list"), {"call": "validate", "args": []},
-            step("remove"), step("list"))
+            proc.url,
+            step("create", {"store": True}),
+            step("list"),
+            {"call": "validate", "args": []},
+            step("remove"),
+            step("list"),
+        )
         # validate() and remove() without a token hit /tokens/undefined, as the 0.1.9 code does
         assert created["ok"] and listed["ok"] and len(listed["value"]) == 1
         assert (valid["status"], removed["ok"]) == (401, True)
@@ -174,8 +191,14 @@ def test_the_whole_flow_against_a_simulator_process():
         assert len(after["value"]) == 1
         assert proc.control.state_ids() == [tid(created["value"])]
         paths = [e["path"] for e in proc.control.requests()]
-    assert paths == ["/api/v0/tokens/", "/api/v0/tokens", "/api/v0/tokens", "/api/v0/tokens/undefined",
-                     "/api/v0/tokens/undefined", "/api/v0/tokens"]
+    assert paths == [
+        "/api/v0/tokens/",
+        "/api/v0/tokens",
+        "/api/v0/tokens",
+        "/api/v0/tokens/undefined",
+        "/api/v0/tokens/undefined",
+        "/api/v0/tokens",
+    ]
     assert created["value"] not in proc.log_text()
 
 
@@ -201,7 +224,8 @@ def test_a_token_created_by_ours_validates_for_the_npm_client(sim):
     (valid, valid_imported, listed) = drive_results(sim.url, *steps)
     assert (valid["value"], valid_imported["value"]) == ("ok", "ok")
     assert sorted(token_format.parse_list_entry(entry).id for entry in listed["value"]) == sorted(
-        [tid(token), tid(imported)])
+        [tid(token), tid(imported)]
+    )
 
 
 def test_our_client_sends_the_same_textile_headers_as_the_npm_client(sim):
@@ -209,9 +233,15 @@ def test_our_client_sends_the_same_textile_headers_as_the_npm_client(sim):
     ours = python_tokens(sim.url)
     token = ours.create(store=False)
     sim.control.clear_requests()
-    drive(sim.url, step("create", {"store": "true"}), step("create", {"store": "false"}),
-          step("create", {"token": token, "store": "true"}), step("list"), step("validate", token),
-          step("remove", token))
+    drive(
+        sim.url,
+        step("create", {"store": "true"}),
+        step("create", {"store": "false"}),
+        step("create", {"token": token, "store": "true"}),
+        step("list"),
+        step("validate", token),
+        step("remove", token),
+    )
     js = [e for e in wire(sim) if e[2] != 307]
     sim.control.reset()
     ours.create()
@@ -230,10 +260,12 @@ def test_the_npm_client_over_https_trusts_the_generated_ca(tmp_path):
     ca = tlsutil.make_test_ca(str(tmp_path / "ca"))
     other = tlsutil.make_test_ca(str(tmp_path / "other"))
     with sim_module.SimServer(bcrypt_cost=4, tls_cert=ca.server_cert, tls_key=ca.server_key) as server:
-        created, listed = drive_results(server.url, step("create", {"store": True}), step("list"),
-                                        env={"NODE_EXTRA_CA_CERTS": ca.ca_cert})
+        created, listed = drive_results(
+            server.url, step("create", {"store": True}), step("list"), env={"NODE_EXTRA_CA_CERTS": ca.ca_cert}
+        )
         assert created["ok"] and [token_format.parse_list_entry(e).id for e in listed["value"]] == [
-            tid(created["value"])]
+            tid(created["value"])
+        ]
         assert python_tokens(server.url, ca_path=ca.ca_cert).validate(created["value"]) is True
         (refused,) = drive_results(server.url, step("list"), env={"NODE_EXTRA_CA_CERTS": other.ca_cert})
         assert not refused["ok"] and refused["status"] is None  # TLS verification failed, no answer

@@ -21,5 +21,6 @@ _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
 
 # Every fixture of the integration conftest, under its own name.
-globals().update({name: value for name, value in vars(_fixtures).items()
-                  if type(value).__name__ == "FixtureFunctionDefinition"})
+globals().update(
+    {name: value for name, value in vars(_fixtures).items() if type(value).__name__ == "FixtureFunctionDefinition"}
+)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode as b58
 from harness import make_token, playbook, token_id
 from reliability import FAST, INFO_MODULE, attempt
+
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode as b58
 
 GOOD = make_token()
 GOOD_ID = token_id(GOOD)
@@ -71,14 +72,26 @@ CATALOGUE = [
     case("api_url without host", ["api_url"], api_url="http://:40600", tokens=[GOOD]),
     case("api_url port out of range", ["api_url", "port"], api_url="http://127.0.0.1:99999", tokens=[GOOD]),
     case("api_url port not a number", ["api_url", "port"], api_url="http://127.0.0.1:abc", tokens=[GOOD]),
-    case("api_url with CR/LF", ["api_url", "control characters"],
-         api_url="http://127.0.0.1:9/x\r\nX-Injected: 1", tokens=[GOOD]),
+    case(
+        "api_url with CR/LF",
+        ["api_url", "control characters"],
+        api_url="http://127.0.0.1:9/x\r\nX-Injected: 1",
+        tokens=[GOOD],
+    ),
     case("api_url with a query", ["api_url", "query"], api_url="http://127.0.0.1:9/?a=1", tokens=[GOOD]),
     case("api_url with a fragment", ["api_url", "fragment"], api_url="http://127.0.0.1:9/#x", tokens=[GOOD]),
-    case("password with @ in api_url", ["api_url", "user info"],
-         api_url="http://admin:ab@%s@127.0.0.1:9" % URL_PASSWORD, tokens=[GOOD]),
-    case("password with / in api_url", ["api_url"], api_url="http://admin:cd/%s@127.0.0.1:9" % URL_PASSWORD,
-         tokens=[GOOD]),
+    case(
+        "password with @ in api_url",
+        ["api_url", "user info"],
+        api_url="http://admin:ab@%s@127.0.0.1:9" % URL_PASSWORD,
+        tokens=[GOOD],
+    ),
+    case(
+        "password with / in api_url",
+        ["api_url"],
+        api_url="http://admin:cd/%s@127.0.0.1:9" % URL_PASSWORD,
+        tokens=[GOOD],
+    ),
     case("api_version with CR/LF", ["api_version"], api_version="v0\r\nX-Injected: 1", tokens=[GOOD]),
     case("api_version escaping the path", ["api_version"], api_version="../../x", tokens=[GOOD]),
     case("token given as api_version", ["api_version"], api_version=GOOD, tokens=[GOOD]),
@@ -96,20 +109,37 @@ CATALOGUE = [
     case("ca_path missing", ["ca_path"], ca_path="/nonexistent/ca.pem", tokens=[GOOD]),
     case("client_cert missing", ["client_cert"], client_cert="/nonexistent/cert.pem", tokens=[GOOD]),
     # headers
-    case("headers set X-Textile-Opts", ["headers", "X-Textile-Opts"], headers={"X-Textile-Opts": "store=true"},
-         tokens=[GOOD]),
-    case("headers set x-textile-args", ["headers", "x-textile-args"], headers={"x-textile-args": "forged-args"},
-         tokens=[GOOD]),
-    case("headers set Authorization with api_username", ["headers", "Authorization"],
-         headers={"Authorization": "Basic " + PIN}, api_username="P-account", api_password=PIN,
-         tokens=[GOOD]),
+    case(
+        "headers set X-Textile-Opts",
+        ["headers", "X-Textile-Opts"],
+        headers={"X-Textile-Opts": "store=true"},
+        tokens=[GOOD],
+    ),
+    case(
+        "headers set x-textile-args",
+        ["headers", "x-textile-args"],
+        headers={"x-textile-args": "forged-args"},
+        tokens=[GOOD],
+    ),
+    case(
+        "headers set Authorization with api_username",
+        ["headers", "Authorization"],
+        headers={"Authorization": "Basic " + PIN},
+        api_username="P-account",
+        api_password=PIN,
+        tokens=[GOOD],
+    ),
     case("headers not a mapping", ["headers"], headers=["X-Proxy: 1"], tokens=[GOOD]),
-    case("header value outside latin-1", ["headers[X-Proxy]"], headers={"X-Proxy": "pin-\u2603-" + PIN},
-         tokens=[GOOD]),
+    case("header value outside latin-1", ["headers[X-Proxy]"], headers={"X-Proxy": "pin-\u2603-" + PIN}, tokens=[GOOD]),
     case("header value with CR/LF", ["headers[X-Proxy]"], headers={"X-Proxy": "a\r\nX-Injected: 1"}, tokens=[GOOD]),
     case("token as a header name", ["headers"], headers={GOOD: "proxy-value"}, tokens=[GOOD]),
-    case("password outside latin-1", ["api_password"], api_username="P-account", api_password="\u2603" + PIN,
-         tokens=[GOOD]),
+    case(
+        "password outside latin-1",
+        ["api_password"],
+        api_username="P-account",
+        api_password="\u2603" + PIN,
+        tokens=[GOOD],
+    ),
 ]
 
 
@@ -119,8 +149,10 @@ def test_catalogue_of_bad_inputs(sim, secrets, run_playbook):
         secrets.add(value)
     sim.control.seed([GOOD])
     sim.control.clear_requests()
-    tasks = [attempt(name, module=module or "textile_cafe_token", **dict({"api_url": sim.url}, **args))
-             for name, _expect, module, args in CATALOGUE]
+    tasks = [
+        attempt(name, module=module or "textile_cafe_token", **dict({"api_url": sim.url}, **args))
+        for name, _expect, module, args in CATALOGUE
+    ]
 
     result = run_playbook(playbook(tasks), env=FAST)
 
@@ -154,6 +186,7 @@ def test_password_in_api_url_is_not_echoed(secrets, run_playbook):
     """A user who puts the pin into api_url gets a clear refusal, and the pin shows nowhere (-vvvv included)."""
     secrets.add(URL_PASSWORD)
     secrets.add(GOOD)
-    result = run_playbook(playbook([attempt("user info", api_url="http://admin:%s@127.0.0.1:9" % URL_PASSWORD,
-                                            tokens=[GOOD])]), env=FAST)
+    result = run_playbook(
+        playbook([attempt("user info", api_url="http://admin:%s@127.0.0.1:9" % URL_PASSWORD, tokens=[GOOD])]), env=FAST
+    )
     assert result["user info"]["failed"] and "api_url" in result["user info"]["msg"]

@@ -10,7 +10,6 @@ declared token stored, each imported exactly once, and no undeclared token remov
 from __future__ import annotations
 
 import pytest
-
 from harness import module_task, playbook, token_id
 from reliability import FAST, attempt, count
 
@@ -20,8 +19,18 @@ FAILS, SUCCEEDS, EITHER = "fails", "succeeds", "either"
 
 def scenario(name, action, fault, outcome, msg=(), requests=None, retries=2, timeout=5.0):
     """``requests``: expected counts at the simulator in the faulty run, keyed by (method, path or None)."""
-    return pytest.param(dict(action=action, fault=fault, outcome=outcome, msg=msg, requests=requests or {},
-                             retries=retries, timeout=timeout), id=name)
+    return pytest.param(
+        dict(
+            action=action,
+            fault=fault,
+            outcome=outcome,
+            msg=msg,
+            requests=requests or {},
+            retries=retries,
+            timeout=timeout,
+        ),
+        id=name,
+    )
 
 
 def status(method, code, path=None, count=None, body=None):
@@ -30,54 +39,143 @@ def status(method, code, path=None, count=None, body=None):
 
 
 def drop(method, path=None, count=None):
-    return {key: value for key, value in
-            {"method": method, "action": "drop", "path": path, "count": count}.items() if value is not None}
+    return {
+        key: value
+        for key, value in {"method": method, "action": "drop", "path": path, "count": count}.items()
+        if value is not None
+    }
 
 
 def delay(method, seconds, path=None, count=None):
-    return {key: value for key, value in {"method": method, "action": "delay", "delay": seconds, "path": path,
-                                          "count": count}.items() if value is not None}
+    return {
+        key: value
+        for key, value in {"method": method, "action": "delay", "delay": seconds, "path": path, "count": count}.items()
+        if value is not None
+    }
 
 
 SCENARIOS = [
     # The list: every run starts with it, so every action depends on it.
-    scenario("list-503-always", "converge", status("GET", 503, LIST), FAILS, msg=["503"],
-             requests={("GET", LIST): 3}),
-    scenario("list-500-not-retried", "converge", status("GET", 500, LIST, body="db locked"), FAILS,
-             msg=["500", "db locked"], requests={("GET", LIST): 1}),
-    scenario("list-503-once", "converge", status("GET", 503, LIST, count=1), SUCCEEDS,
-             requests={("GET", LIST): 2, ("POST", LIST): 2}),
-    scenario("list-dropped-once", "converge", drop("GET", LIST, count=1), SUCCEEDS,
-             requests={("GET", LIST): 2, ("POST", LIST): 2}),
-    scenario("list-dropped-always", "converge", drop("GET", LIST), FAILS, msg=["connection"],
-             requests={("GET", LIST): 3, ("POST", LIST): 0}),
-    scenario("list-slower-than-timeout", "converge", delay("GET", 2.0, LIST), FAILS, msg=["timeout"],
-             requests={("GET", LIST): 2, ("POST", LIST): 0}, retries=1, timeout=0.5),
-    scenario("list-slow-once", "converge", delay("GET", 2.0, LIST, count=1), SUCCEEDS,
-             requests={("GET", LIST): 2, ("POST", LIST): 2}, retries=1, timeout=0.5),
+    scenario("list-503-always", "converge", status("GET", 503, LIST), FAILS, msg=["503"], requests={("GET", LIST): 3}),
+    scenario(
+        "list-500-not-retried",
+        "converge",
+        status("GET", 500, LIST, body="db locked"),
+        FAILS,
+        msg=["500", "db locked"],
+        requests={("GET", LIST): 1},
+    ),
+    scenario(
+        "list-503-once",
+        "converge",
+        status("GET", 503, LIST, count=1),
+        SUCCEEDS,
+        requests={("GET", LIST): 2, ("POST", LIST): 2},
+    ),
+    scenario(
+        "list-dropped-once",
+        "converge",
+        drop("GET", LIST, count=1),
+        SUCCEEDS,
+        requests={("GET", LIST): 2, ("POST", LIST): 2},
+    ),
+    scenario(
+        "list-dropped-always",
+        "converge",
+        drop("GET", LIST),
+        FAILS,
+        msg=["connection"],
+        requests={("GET", LIST): 3, ("POST", LIST): 0},
+    ),
+    scenario(
+        "list-slower-than-timeout",
+        "converge",
+        delay("GET", 2.0, LIST),
+        FAILS,
+        msg=["timeout"],
+        requests={("GET", LIST): 2, ("POST", LIST): 0},
+        retries=1,
+        timeout=0.5,
+    ),
+    scenario(
+        "list-slow-once",
+        "converge",
+        delay("GET", 2.0, LIST, count=1),
+        SUCCEEDS,
+        requests={("GET", LIST): 2, ("POST", LIST): 2},
+        retries=1,
+        timeout=0.5,
+    ),
     # Imports: a POST is never re-sent blindly; the module re-lists to learn what happened.
-    scenario("import-500-always", "converge", status("POST", 500, LIST, body="disk full"), FAILS,
-             msg=["500", "disk full"], requests={("POST", LIST): 3, ("GET", LIST): 4}),
+    scenario(
+        "import-500-always",
+        "converge",
+        status("POST", 500, LIST, body="disk full"),
+        FAILS,
+        msg=["500", "disk full"],
+        requests={("POST", LIST): 3, ("GET", LIST): 4},
+    ),
     scenario("import-500-once", "converge", status("POST", 500, LIST, count=1), EITHER),
-    scenario("import-400-claims-duplicate", "converge",
-             status("POST", 400, LIST, body="UNIQUE constraint failed: cafe_tokens.id"), FAILS,
-             msg=["UNIQUE constraint failed"], requests={("POST", LIST): 1, ("GET", LIST): 2}),
+    scenario(
+        "import-400-claims-duplicate",
+        "converge",
+        status("POST", 400, LIST, body="UNIQUE constraint failed: cafe_tokens.id"),
+        FAILS,
+        msg=["UNIQUE constraint failed"],
+        requests={("POST", LIST): 1, ("GET", LIST): 2},
+    ),
     scenario("import-dropped-once", "converge", drop("POST", LIST, count=1), EITHER),
     scenario("import-slower-than-timeout", "converge", delay("POST", 1.5, LIST, count=1), EITHER, timeout=0.5),
     # Removals are safe to retry.
-    scenario("delete-503-once", "remove", status("DELETE", 503, count=1), SUCCEEDS,
-             requests={("DELETE", None): 2, ("GET", LIST): 2}),
-    scenario("delete-dropped-once", "remove", drop("DELETE", count=1), SUCCEEDS,
-             requests={("DELETE", None): 2, ("GET", LIST): 2}),
-    scenario("delete-500-always", "remove", status("DELETE", 500, body="busy"), FAILS, msg=["500"],
-             requests={("DELETE", None): 1}),
+    scenario(
+        "delete-503-once",
+        "remove",
+        status("DELETE", 503, count=1),
+        SUCCEEDS,
+        requests={("DELETE", None): 2, ("GET", LIST): 2},
+    ),
+    scenario(
+        "delete-dropped-once",
+        "remove",
+        drop("DELETE", count=1),
+        SUCCEEDS,
+        requests={("DELETE", None): 2, ("GET", LIST): 2},
+    ),
+    scenario(
+        "delete-500-always",
+        "remove",
+        status("DELETE", 500, body="busy"),
+        FAILS,
+        msg=["500"],
+        requests={("DELETE", None): 1},
+    ),
     # exclusive never removes anything it could not see in a list.
-    scenario("exclusive-list-503-always", "exclusive", status("GET", 503, LIST), FAILS, msg=["503"],
-             requests={("DELETE", None): 0}),
-    scenario("exclusive-list-dropped-always", "exclusive", drop("GET", LIST), FAILS, msg=["connection"],
-             requests={("DELETE", None): 0}),
-    scenario("exclusive-list-slow", "exclusive", delay("GET", 2.0, LIST), FAILS, msg=["timeout"],
-             requests={("DELETE", None): 0}, retries=0, timeout=0.5),
+    scenario(
+        "exclusive-list-503-always",
+        "exclusive",
+        status("GET", 503, LIST),
+        FAILS,
+        msg=["503"],
+        requests={("DELETE", None): 0},
+    ),
+    scenario(
+        "exclusive-list-dropped-always",
+        "exclusive",
+        drop("GET", LIST),
+        FAILS,
+        msg=["connection"],
+        requests={("DELETE", None): 0},
+    ),
+    scenario(
+        "exclusive-list-slow",
+        "exclusive",
+        delay("GET", 2.0, LIST),
+        FAILS,
+        msg=["timeout"],
+        requests={("DELETE", None): 0},
+        retries=0,
+        timeout=0.5,
+    ),
     scenario("exclusive-delete-500-always", "exclusive", status("DELETE", 500), FAILS, msg=["500"]),
 ]
 
@@ -116,9 +214,10 @@ def check_relisted_after_failed_imports(requests):
     """An import that may have reached the cafe is never re-sent blindly: the list decides first."""
     for position, entry in enumerate(requests):
         if entry["method"] == "POST" and entry["status"] != 201:
-            following = requests[position + 1:position + 2]
-            assert [(r["method"], r["path"]) for r in following] == [("GET", LIST)], \
+            following = requests[position + 1 : position + 2]
+            assert [(r["method"], r["path"]) for r in following] == [("GET", LIST)], (
                 "a failed import was not followed by a list: %s" % requests
+            )
 
 
 @pytest.mark.parametrize("case", SCENARIOS)
@@ -161,13 +260,15 @@ def test_fault(case, sim, new_token, run_playbook):
     else:
         assert final == declared | undeclared
     imported = [r for r in sim.control.requests() if r["method"] == "POST" and r["status"] == 201]
-    assert len(imported) == (0 if action == "remove" else len(declared - stored_before)), \
+    assert len(imported) == (0 if action == "remove" else len(declared - stored_before)), (
         "a declared token was imported more than once, or not at all"
+    )
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_parallel_imports_under_faults_store_each_token_once_and_claim_exactly_their_own(
-        sim, new_token, run_playbook, concurrency):
+    sim, new_token, run_playbook, concurrency
+):
     """Imports in flight together (concurrency) meet 503s, dropped connections and answers slower than timeout.
 
     Whatever the faulty run reports, the two runs together import every token exactly once, each ID is claimed
@@ -176,11 +277,13 @@ def test_parallel_imports_under_faults_store_each_token_once_and_claim_exactly_t
     tokens = [new_token() for number in range(24)]
     keep = new_token()
     sim.control.seed([keep])
-    for fault in (status("POST", 503, LIST, count=3), drop("POST", LIST, count=2),
-                  delay("POST", 1.5, LIST, count=2)):
+    for fault in (status("POST", 503, LIST, count=3), drop("POST", LIST, count=2), delay("POST", 1.5, LIST, count=2)):
         sim.control.add_fault(**fault)
-    task = module_task("declare", {"api_url": sim.url, "tokens": "{{ tokens }}", "concurrency": concurrency,
-                                   "retries": 3, "timeout": 0.5}, ignore_errors=True)
+    task = module_task(
+        "declare",
+        {"api_url": sim.url, "tokens": "{{ tokens }}", "concurrency": concurrency, "retries": 3, "timeout": 0.5},
+        ignore_errors=True,
+    )
 
     first = run_playbook(playbook([task]), extra_vars={"tokens": tokens}, env=FAST)["declare"]
     after_first = sim.control.state_ids()

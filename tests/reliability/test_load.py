@@ -15,9 +15,13 @@ def test_ten_concurrent_runs_store_each_token_once(sim, new_token, run_playbook)
     expected = ids_of(tokens)
     inventory = {"all": {"hosts": {"cafe%02d" % n: {"ansible_connection": "local"} for n in range(HOSTS)}}}
 
-    result = run_playbook(playbook([module_task("declare", {"api_url": sim.url, "tokens": "{{ tokens }}"})],
-                                   hosts="all"),
-                          inventory=inventory, extra_vars={"tokens": tokens}, args=("--forks", str(HOSTS)), env=FAST)
+    result = run_playbook(
+        playbook([module_task("declare", {"api_url": sim.url, "tokens": "{{ tokens }}"})], hosts="all"),
+        inventory=inventory,
+        extra_vars={"tokens": tokens},
+        args=("--forks", str(HOSTS)),
+        env=FAST,
+    )
 
     per_host = result.host_results("declare")
     assert len(per_host) == HOSTS

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import requests
-
 from harness import ids_of, playbook
 from reliability import FAST, attempt
 
@@ -23,6 +22,7 @@ ENVIRONMENTS = {
 def other_ca(tmp_path_factory, tls_ca):  # pylint: disable=unused-argument
     """A CA that did not sign the simulator's certificate (made with the helper that made ``tls_ca``)."""
     import tlsutil  # pylint: disable=import-error,import-outside-toplevel
+
     return tlsutil.make_test_ca(str(tmp_path_factory.mktemp("other-ca")), name="some other CA").ca_cert
 
 
@@ -31,12 +31,17 @@ def test_certificate_validation(environment, sim_factory, tls_ca, other_ca, new_
     sim = sim_factory(tls=True)
     assert sim.url.startswith("https://")
     token = new_token()
-    result = run_playbook(playbook([
-        attempt("default CAs", api_url=sim.url, tokens=[token], retries=0),
-        attempt("wrong CA", api_url=sim.url, tokens=[token], ca_path=other_ca, retries=0),
-        attempt("right CA", api_url=sim.url, tokens=[token], ca_path=tls_ca.ca_cert),
-        attempt("no validation", api_url=sim.url, tokens=[token], validate_certs=False),
-    ]), env=dict(FAST, **ENVIRONMENTS[environment]))
+    result = run_playbook(
+        playbook(
+            [
+                attempt("default CAs", api_url=sim.url, tokens=[token], retries=0),
+                attempt("wrong CA", api_url=sim.url, tokens=[token], ca_path=other_ca, retries=0),
+                attempt("right CA", api_url=sim.url, tokens=[token], ca_path=tls_ca.ca_cert),
+                attempt("no validation", api_url=sim.url, tokens=[token], validate_certs=False),
+            ]
+        ),
+        env=dict(FAST, **ENVIRONMENTS[environment]),
+    )
 
     for name in ("default CAs", "wrong CA"):
         outcome = result[name]

@@ -15,8 +15,9 @@ settings.load_profile("textile")
 WHITESPACE = st.text(alphabet=" \t\r\n", max_size=3)
 TOKEN_BYTES = st.binary(min_size=44, max_size=44)
 # Keys whose first bytes are zero encode with leading "1"s: make them common, not a one-in-256 accident.
-LEADING_ZERO_BYTES = st.builds(lambda zeros, rest: b"\0" * zeros + rest[zeros:],
-                               st.integers(min_value=0, max_value=13), TOKEN_BYTES)
+LEADING_ZERO_BYTES = st.builds(
+    lambda zeros, rest: b"\0" * zeros + rest[zeros:], st.integers(min_value=0, max_value=13), TOKEN_BYTES
+)
 ANY_TOKEN_BYTES = st.one_of(TOKEN_BYTES, LEADING_ZERO_BYTES)
 NOT_BASE58 = st.sampled_from("0OIl+/=-_.!\u00e9\u0000")
 

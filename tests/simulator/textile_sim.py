@@ -140,8 +140,8 @@ def go_unescape(raw: bytes) -> bytes:
         byte = raw[i]
         if byte == 0x25:  # '%'
             if i + 2 >= len(raw) or raw[i + 1] not in _HEX or raw[i + 2] not in _HEX:
-                raise GoError("invalid URL escape " + go_quote(raw[i:i + 3]))
-            out.append(int(raw[i + 1:i + 3], 16))
+                raise GoError("invalid URL escape " + go_quote(raw[i : i + 3]))
+            out.append(int(raw[i + 1 : i + 3], 16))
             i += 3
         else:
             out.append(byte)
@@ -286,7 +286,10 @@ class TokenStore:
 
     def rows(self) -> list:
         with self._lock:
-            return [(row[0], bytes(row[1])) for row in self._db.execute("select id, token from cafe_tokens order by id desc")]
+            return [
+                (row[0], bytes(row[1]))
+                for row in self._db.execute("select id, token from cafe_tokens order by id desc")
+            ]
 
     def clear(self) -> None:
         with self._lock:
@@ -310,8 +313,19 @@ class Fault:
     ACTIONS = ("status", "delay", "drop")
 
     def __init__(self, spec: dict):
-        unknown = set(spec) - {"method", "path", "path_prefix", "action", "status", "body", "headers", "delay", "count",
-                               "rate", "seed"}
+        unknown = set(spec) - {
+            "method",
+            "path",
+            "path_prefix",
+            "action",
+            "status",
+            "body",
+            "headers",
+            "delay",
+            "count",
+            "rate",
+            "seed",
+        }
         if unknown:
             raise ValueError("unknown fault keys: %s" % ", ".join(sorted(unknown)))
         self.action = spec.get("action")
@@ -333,9 +347,11 @@ class Fault:
         self._random = random.Random(spec.get("seed"))
 
     def matches(self, method: str, path: str) -> bool:
-        return ((self.method is None or self.method.upper() == method)
-                and (self.path is None or self.path == path)
-                and (self.path_prefix is None or path.startswith(self.path_prefix)))
+        return (
+            (self.method is None or self.method.upper() == method)
+            and (self.path is None or self.path == path)
+            and (self.path_prefix is None or path.startswith(self.path_prefix))
+        )
 
     def fire(self) -> bool:
         """Whether this matching request is faulted (uses one of ``count``)."""
@@ -346,8 +362,16 @@ class Fault:
         return True
 
     def describe(self) -> dict:
-        return {"action": self.action, "method": self.method, "path": self.path, "path_prefix": self.path_prefix,
-                "status": self.status, "delay": self.delay, "count": self.count, "rate": self.rate}
+        return {
+            "action": self.action,
+            "method": self.method,
+            "path": self.path,
+            "path_prefix": self.path_prefix,
+            "status": self.status,
+            "delay": self.delay,
+            "count": self.count,
+            "rate": self.rate,
+        }
 
 
 # --------------------------------------------------------------------------- HTTP handling
@@ -444,8 +468,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.action == "drop":
                 raise _Drop()
             if fault is not None and fault.action == "status":
-                self._respond(fault.status, fault.body.encode(), TEXT if fault.status != 204 else None,
-                              sorted(fault.headers.items()))
+                self._respond(
+                    fault.status,
+                    fault.body.encode(),
+                    TEXT if fault.status != 204 else None,
+                    sorted(fault.headers.items()),
+                )
             else:
                 self._route(path, target.query)
         except _Drop:
@@ -466,8 +494,9 @@ class _Handler(BaseHTTPRequestHandler):
         entry, started, path = self._pending
         self._pending = None
         entry["status"] = self._status
-        self.server.sim.log_access(self._status, time.monotonic() - started, self.client_address[0], self.command,
-                                   path, entry["fault"])
+        self.server.sim.log_access(
+            self._status, time.monotonic() - started, self.client_address[0], self.command, path, entry["fault"]
+        )
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
@@ -505,15 +534,22 @@ class _Handler(BaseHTTPRequestHandler):
         if query:
             location += "?" + query
         if self.command == "GET":
-            escaped = (location.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                       .replace('"', "&#34;").replace("'", "&#39;"))
+            escaped = (
+                location.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace('"', "&#34;")
+                .replace("'", "&#39;")
+            )
             body = ('<a href="%s">Moved Permanently</a>.\n\n' % escaped).encode()
             self._respond(301, body, "text/html; charset=utf-8", [("Location", location)])
         else:
             self._respond(307, headers=[("Location", location)])
 
     def h_root(self, _param):
-        version = json.dumps({"cafe_version": "v0", "node_version": self.server.sim.node_version}, separators=(",", ":"))
+        version = json.dumps(
+            {"cafe_version": "v0", "node_version": self.server.sim.node_version}, separators=(",", ":")
+        )
         self._respond(200, version.encode(), JSON)
 
     def h_health(self, _param):
@@ -632,10 +668,20 @@ class SimServer:
     """The simulator in this process: ``start()``, ``stop()``, ``url``, ``port``, ``control`` (a
     ``SimControl``, once started), context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, port_file: str | None = None, db: str | None = None,
-                 bcrypt_cost: int = 10, username: str | None = None, password: str | None = None,
-                 tls_cert: str | None = None, tls_key: str | None = None, node_version: str = DEFAULT_NODE_VERSION,
-                 log_stream=None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        port_file: str | None = None,
+        db: str | None = None,
+        bcrypt_cost: int = 10,
+        username: str | None = None,
+        password: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        node_version: str = DEFAULT_NODE_VERSION,
+        log_stream=None,
+    ):
         if host not in LOOPBACK_HOSTS:
             raise ValueError("the simulator binds to loopback only (127.0.0.1, localhost or ::1)")
         if not 4 <= int(bcrypt_cost) <= 31:
@@ -693,8 +739,9 @@ class SimServer:
                 handle.write("%d\n" % self.port)
             os.replace(partial, self.port_file)
         self.control = SimControl(self.url)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="textile-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="textile-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -742,16 +789,20 @@ class SimServer:
         now = datetime.datetime.now().strftime("%Y/%m/%d - %H:%M:%S")
         shown = "-" if status is None else status
         extra = " (fault: %s)" % fault if fault else ""
-        self.log("[GIN] %s | %3s | %12.6fms | %15s | %-7s %s%s" % (
-            now, shown, seconds * 1000, client, method, redact_path(path), extra))
+        self.log(
+            "[GIN] %s | %3s | %12.6fms | %15s | %-7s %s%s"
+            % (now, shown, seconds * 1000, client, method, redact_path(path), extra)
+        )
 
     def record(self, method: str, path: str, headers) -> dict:
         entry = {
             "method": method,
             "path": redact_path(path),
             "status": None,
-            "headers": {"X-Textile-Args": headers.get("X-Textile-Args"),
-                        "X-Textile-Opts": redact_opts(headers.get("X-Textile-Opts"))},
+            "headers": {
+                "X-Textile-Args": headers.get("X-Textile-Args"),
+                "X-Textile-Opts": redact_opts(headers.get("X-Textile-Opts")),
+            },
             "secret_in_path": secret_in_path(path),
             "fault": None,
             "header_lines": redact_header_lines(headers),
@@ -787,7 +838,9 @@ class SimServer:
         return None, None
 
     def authorized(self, header: str | None) -> bool:
-        return self._auth is None or (header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode()))
+        return self._auth is None or (
+            header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode())
+        )
 
     def _hash(self, secret: bytes) -> bytes:
         return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=self.bcrypt_cost, prefix=b"2a"))
@@ -868,8 +921,10 @@ class SimServer:
             return {"ids": self.state_ids()}
         if (method, path) == ("GET", "/_sim/requests"):
             with self._lock:
-                return [dict(entry, headers=dict(entry["headers"]), header_lines=list(entry["header_lines"]))
-                        for entry in self._requests]
+                return [
+                    dict(entry, headers=dict(entry["headers"]), header_lines=list(entry["header_lines"]))
+                    for entry in self._requests
+                ]
         if (method, path) == ("DELETE", "/_sim/requests"):
             with self._lock:
                 self._requests.clear()
@@ -918,13 +973,16 @@ class SimControl:
 
     def _call(self, method: str, path: str, payload=None):
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
                 body = response.read()
         except urllib.error.HTTPError as err:
-            raise RuntimeError("simulator control %s %s failed: %s %s" % (method, path, err.code, err.read().decode())) from None
+            raise RuntimeError(
+                "simulator control %s %s failed: %s %s" % (method, path, err.code, err.read().decode())
+            ) from None
         return json.loads(body) if body else None
 
     def state_ids(self) -> list:
@@ -981,7 +1039,10 @@ class SimProcess:
         with open(self._log_path, "wb") as log:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 [sys.executable, os.path.abspath(__file__), "--exit-with-parent"] + _command_line(options),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             self.port = self._wait_for_port(startup_timeout)
         except Exception:
@@ -1030,8 +1091,18 @@ class SimProcess:
         self.stop()
 
 
-_OPTION_NAMES = ("host", "port", "port_file", "db", "bcrypt_cost", "username", "password", "tls_cert", "tls_key",
-                 "node_version")
+_OPTION_NAMES = (
+    "host",
+    "port",
+    "port_file",
+    "db",
+    "bcrypt_cost",
+    "username",
+    "password",
+    "tls_cert",
+    "tls_key",
+    "node_version",
+)
 
 
 def main(argv=None) -> int:
@@ -1048,8 +1119,11 @@ def main(argv=None) -> int:
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve https")
     parser.add_argument("--tls-key", help="PEM private key")
     parser.add_argument("--node-version", default=DEFAULT_NODE_VERSION)
-    parser.add_argument("--exit-with-parent", action="store_true",
-                        help="stop when the parent process goes away (used by SimProcess, so no simulator outlives its test)")
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the parent process goes away (used by SimProcess, so no simulator outlives its test)",
+    )
     args = parser.parse_args(argv)
     try:
         server = SimServer(log_stream=sys.stderr, **{name: getattr(args, name) for name in _OPTION_NAMES})

@@ -50,14 +50,16 @@ class CallbackModule(CallbackBase):
         raw = dict(_attr(result, "result"))
         if status in ("failed", "ignored"):
             raw.setdefault("failed", True)  # ansible-core 2.19+ drops the key before callbacks see it
-        self._tasks.append({
-            "play": self._play,
-            "task": task.get_name(),
-            "action": task.action,
-            "host": _attr(result, "host").get_name(),
-            "status": status,
-            "result": raw,
-        })
+        self._tasks.append(
+            {
+                "play": self._play,
+                "task": task.get_name(),
+                "action": task.action,
+                "host": _attr(result, "host").get_name(),
+                "status": status,
+                "result": raw,
+            }
+        )
 
     def v2_runner_on_ok(self, result):
         self._record(result, "ok")

@@ -14,8 +14,12 @@ import pytest
 
 from ansible_collections.textileio.textile.tests.simulator import tlsutil
 from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers import (
-    b58, new_key, requests, sim_module, unb58)
-
+    b58,
+    new_key,
+    requests,
+    sim_module,
+    unb58,
+)
 
 # ---------------------------------------------------------------- control API
 
@@ -84,8 +88,16 @@ def test_unknown_control_route_is_404_json(sim):
     assert answer.status_code == 404 and "error" in answer.json()
 
 
-@pytest.mark.parametrize("spec", [{}, {"action": "explode"}, {"action": "status", "rate": 2},
-                                  {"action": "drop", "count": 0}, {"action": "delay", "colour": "red"}])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {},
+        {"action": "explode"},
+        {"action": "status", "rate": 2},
+        {"action": "drop", "count": 0},
+        {"action": "delay", "colour": "red"},
+    ],
+)
 def test_invalid_fault_specs_are_refused(sim, spec):
     answer = requests.post(sim.url + "/_sim/faults", json=spec, timeout=10)
     assert answer.status_code == 400
@@ -287,16 +299,20 @@ def test_sim_process_serves_writes_the_port_and_stops(tmp_path):
 def test_command_line_stops_cleanly_on_sigint(tmp_path):
     port_file = tmp_path / "port"
     script = sim_module.__file__
-    with subprocess.Popen([sys.executable, script, "--port-file", str(port_file), "--bcrypt-cost", "4"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+    with subprocess.Popen(
+        [sys.executable, script, "--port-file", str(port_file), "--bcrypt-cost", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
         line = child.stdout.readline().decode()
         assert line == "listening on http://127.0.0.1:%s\n" % port_file.read_text().strip()
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=10) == 0
 
 
-@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--username", "u"], ["--bcrypt-cost", "3"],
-                                  ["--tls-cert", "/nonexistent"]])
+@pytest.mark.parametrize(
+    "args", [["--host", "0.0.0.0"], ["--username", "u"], ["--bcrypt-cost", "3"], ["--tls-cert", "/nonexistent"]]
+)
 def test_command_line_refuses_bad_options(args):
     result = subprocess.run([sys.executable, sim_module.__file__] + args, capture_output=True, timeout=30, check=False)
     assert result.returncode == 2 and b"error" in result.stderr
@@ -323,8 +339,9 @@ def test_https_with_the_generated_ca(sim_factory, tmp_path):
 def test_https_subprocess_and_client_cert_files(tmp_path):
     ca = tlsutil.make_test_ca(str(tmp_path / "ca"))
     assert all(os.path.getsize(path) > 0 for path in ca)
-    with sim_module.SimProcess(bcrypt_cost=4, tls_cert=ca.server_cert, tls_key=ca.server_key,
-                               cafile=ca.ca_cert) as proc:
+    with sim_module.SimProcess(
+        bcrypt_cost=4, tls_cert=ca.server_cert, tls_key=ca.server_key, cafile=ca.ca_cert
+    ) as proc:
         assert proc.url.startswith("https://")
         answer = requests.get(proc.url + "/", verify=ca.ca_cert, cert=(ca.client_cert, ca.client_key), timeout=10)
         assert answer.status_code == 200
@@ -382,9 +399,11 @@ def _alive(pid):
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to watch the process")
 def test_sim_process_does_not_outlive_a_killed_test_process():
-    code = ("import sys, time; sys.path.insert(0, %r); import textile_sim; "
-            "proc = textile_sim.SimProcess(bcrypt_cost=4); print(proc.process.pid, flush=True); time.sleep(600)"
-            % os.path.dirname(sim_module.__file__))
+    code = (
+        "import sys, time; sys.path.insert(0, %r); import textile_sim; "
+        "proc = textile_sim.SimProcess(bcrypt_cost=4); print(proc.process.pid, flush=True); time.sleep(600)"
+        % os.path.dirname(sim_module.__file__)
+    )
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as parent:
         pid = int(parent.stdout.readline())
         assert _alive(pid)

@@ -11,33 +11,39 @@ import pytest
 from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers import b58, new_key, requests, unb58
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/nothing"),
-    ("GET", "/api/v0"),
-    ("GET", "/api/v1/tokens"),
-    ("GET", "/api/v0/tokens/a/b"),
-    ("PUT", "/api/v0/tokens"),  # method not allowed is a 404 in gin by default
-    ("PATCH", "/api/v0/tokens/abc"),
-    ("DELETE", "/api/v0/tokens"),
-    ("DELETE", "/api/v0/tokens/"),  # no DELETE route for /api/v0/tokens, so no redirect either
-    ("POST", "/"),
-    ("POST", "/health"),
-    ("PUT", "/api/v0/tokens/"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/nothing"),
+        ("GET", "/api/v0"),
+        ("GET", "/api/v1/tokens"),
+        ("GET", "/api/v0/tokens/a/b"),
+        ("PUT", "/api/v0/tokens"),  # method not allowed is a 404 in gin by default
+        ("PATCH", "/api/v0/tokens/abc"),
+        ("DELETE", "/api/v0/tokens"),
+        ("DELETE", "/api/v0/tokens/"),  # no DELETE route for /api/v0/tokens, so no redirect either
+        ("POST", "/"),
+        ("POST", "/health"),
+        ("PUT", "/api/v0/tokens/"),
+    ],
+)
 def test_unknown_path_or_method_is_gins_404(sim, method, path):
     answer = sim.call(method, path)
     assert (answer.status_code, answer.content) == (404, b"404 page not found")
     assert answer.headers["Content-Type"] == "text/plain"
 
 
-@pytest.mark.parametrize("path, location", [
-    ("/api/v0/tokens/", "/api/v0/tokens"),
-    ("/api/v0/tokens/abc/", "/api/v0/tokens/abc"),
-    ("/health/", "/health"),
-    ("/api/v0/summary/", "/api/v0/summary"),
-    ("/api/v0/tokens/?x=1&y=2", "/api/v0/tokens?x=1&y=2"),
-    ("/api/v0/tokens/a%20b/", "/api/v0/tokens/a%20b"),
-])
+@pytest.mark.parametrize(
+    "path, location",
+    [
+        ("/api/v0/tokens/", "/api/v0/tokens"),
+        ("/api/v0/tokens/abc/", "/api/v0/tokens/abc"),
+        ("/health/", "/health"),
+        ("/api/v0/summary/", "/api/v0/summary"),
+        ("/api/v0/tokens/?x=1&y=2", "/api/v0/tokens?x=1&y=2"),
+        ("/api/v0/tokens/a%20b/", "/api/v0/tokens/a%20b"),
+    ],
+)
 def test_get_with_a_trailing_slash_is_a_301_with_gins_location_and_html_note(sim, path, location):
     answer = sim.call("GET", path)
     assert answer.status_code == 301
@@ -47,10 +53,13 @@ def test_get_with_a_trailing_slash_is_a_301_with_gins_location_and_html_note(sim
     assert answer.text == '<a href="%s">Moved Permanently</a>.\n\n' % note
 
 
-@pytest.mark.parametrize("method, path, location", [
-    ("POST", "/api/v0/tokens/", "/api/v0/tokens"),
-    ("DELETE", "/api/v0/tokens/abc/", "/api/v0/tokens/abc"),
-])
+@pytest.mark.parametrize(
+    "method, path, location",
+    [
+        ("POST", "/api/v0/tokens/", "/api/v0/tokens"),
+        ("DELETE", "/api/v0/tokens/abc/", "/api/v0/tokens/abc"),
+    ],
+)
 def test_other_methods_with_a_trailing_slash_get_a_307_without_body(sim, method, path, location):
     answer = sim.call(method, path, "store=true")
     assert (answer.status_code, answer.content) == (307, b"")
@@ -66,7 +75,9 @@ def test_following_the_307_keeps_method_and_headers_so_the_token_is_stored(sim):
     assert sim.control.state_ids() == [unb58(answer.text)[:12].hex()]
     log = sim.control.requests()
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
-        ("POST", "/api/v0/tokens/", 307), ("POST", "/api/v0/tokens", 201)]
+        ("POST", "/api/v0/tokens/", 307),
+        ("POST", "/api/v0/tokens", 201),
+    ]
 
 
 def test_root_names_the_node_version(sim_factory):
@@ -108,9 +119,16 @@ def auth_sim(sim_factory):
 
 
 @pytest.mark.parametrize("auth", [None, (ADDRESS, "wrong"), ("other", PIN), (ADDRESS.lower(), PIN)])
-@pytest.mark.parametrize("method, path", [("GET", "/api/v0/tokens"), ("POST", "/api/v0/tokens"),
-                                          ("GET", "/api/v0/tokens/abc"), ("DELETE", "/api/v0/tokens/abc"),
-                                          ("GET", "/api/v0/summary")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v0/tokens"),
+        ("POST", "/api/v0/tokens"),
+        ("GET", "/api/v0/tokens/abc"),
+        ("DELETE", "/api/v0/tokens/abc"),
+        ("GET", "/api/v0/summary"),
+    ],
+)
 def test_basic_auth_failure_is_401_empty_with_realm(auth_sim, auth, method, path):
     answer = auth_sim.call(method, path, "store=true", auth=auth)
     assert (answer.status_code, answer.content) == (401, b"")
@@ -135,9 +153,16 @@ def test_basic_auth_success_and_handler_401_differs_from_auth_401(auth_sim):
     assert "WWW-Authenticate" not in invalid.headers
 
 
-@pytest.mark.parametrize("method, path, status", [("GET", "/", 200), ("GET", "/health", 204),
-                                                  ("GET", "/api/v0/nothing", 404), ("POST", "/api/v0/tokens/", 307),
-                                                  ("GET", "/api/v0/tokens/", 301)])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/", 200),
+        ("GET", "/health", 204),
+        ("GET", "/api/v0/nothing", 404),
+        ("POST", "/api/v0/tokens/", 307),
+        ("GET", "/api/v0/tokens/", 301),
+    ],
+)
 def test_routes_outside_the_auth_group_and_unrouted_paths_need_no_auth(auth_sim, method, path, status):
     assert auth_sim.call(method, path).status_code == status
 
@@ -149,6 +174,7 @@ def test_following_the_307_without_credentials_ends_in_the_auth_401(auth_sim):
 
 def test_auth_needs_both_username_and_password():
     from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers import sim_module
+
     with pytest.raises(ValueError):
         sim_module.SimServer(password="x")
     with pytest.raises(ValueError):
@@ -166,6 +192,7 @@ def test_keep_alive_connection_serves_several_requests(sim):
 
 def test_a_bad_escape_in_the_request_path_is_gos_400(sim):
     import http.client  # pylint: disable=import-outside-toplevel
+
     conn = http.client.HTTPConnection("127.0.0.1", sim.server.port, timeout=10)
     try:
         conn.request("GET", "/api/v0/tokens/%zz")
@@ -184,15 +211,18 @@ def test_an_escaped_path_is_routed_decoded_like_gin(sim):
     assert sim.call("GET", "/api/v0%2Ftokens").status_code == 200  # gin routes on the decoded path
 
 
-@pytest.mark.parametrize("node_version, prefix, location", [
-    ("0.7.8", "/textile", "/textile/api/v0/tokens"),  # gin 1.4.0 honours the proxy's prefix
-    ("0.7.8", "/textile/", "/textile/api/v0/tokens"),
-    ("0.7.8", "/", "/api/v0/tokens"),
-    ("0.7.8", "/a/../b/./c", "/b/c/api/v0/tokens"),
-    ("0.7.8", "rel", "rel/api/v0/rel/api/v0/tokens"),  # http.Redirect resolves a relative path against itself
-    ("0.7.2", "/textile", "/api/v0/tokens"),  # gin 1.3.0 ignores it
-    ("0.1.12", "/textile", "/api/v0/tokens"),
-])
+@pytest.mark.parametrize(
+    "node_version, prefix, location",
+    [
+        ("0.7.8", "/textile", "/textile/api/v0/tokens"),  # gin 1.4.0 honours the proxy's prefix
+        ("0.7.8", "/textile/", "/textile/api/v0/tokens"),
+        ("0.7.8", "/", "/api/v0/tokens"),
+        ("0.7.8", "/a/../b/./c", "/b/c/api/v0/tokens"),
+        ("0.7.8", "rel", "rel/api/v0/rel/api/v0/tokens"),  # http.Redirect resolves a relative path against itself
+        ("0.7.2", "/textile", "/api/v0/tokens"),  # gin 1.3.0 ignores it
+        ("0.1.12", "/textile", "/api/v0/tokens"),
+    ],
+)
 def test_redirect_and_x_forwarded_prefix_follow_the_gin_version(sim_factory, node_version, prefix, location):
     sim = sim_factory(node_version=node_version)
     answer = sim.call("POST", "/api/v0/tokens/", headers={"X-Forwarded-Prefix": prefix})
@@ -201,6 +231,15 @@ def test_redirect_and_x_forwarded_prefix_follow_the_gin_version(sim_factory, nod
 
 def test_go_path_clean_matches_go():
     from ansible_collections.textileio.textile.tests.unit.simulator.simhelpers import sim_module
-    cases = {"": ".", "/": "/", "//a//b/": "/a/b", "a/../..": "..", "/../a": "/a", "./": ".", "a/./b/..": "a",
-             "/a/b/../../..": "/"}
+
+    cases = {
+        "": ".",
+        "/": "/",
+        "//a//b/": "/a/b",
+        "a/../..": "..",
+        "/../a": "/a",
+        "./": ".",
+        "a/./b/..": "a",
+        "/a/b/../../..": "/",
+    }
     assert {path: sim_module.go_path_clean(path) for path in cases} == cases

@@ -27,8 +27,21 @@ def test_create_returns_a_bare_44_byte_token_as_text_and_stores_it(sim):
     assert answer.headers["Content-Length"] == str(len(token))
 
 
-@pytest.mark.parametrize("opts", [None, "", "store=false", "store=", "store=True", "store=1", "store=TRUE",
-                                  "store=yes", "store = true", "store=true=1"])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        None,
+        "",
+        "store=false",
+        "store=",
+        "store=True",
+        "store=1",
+        "store=TRUE",
+        "store=yes",
+        "store = true",
+        "store=true=1",
+    ],
+)
 def test_create_stores_only_on_exact_true(sim, opts):
     answer = sim.create(opts)
     assert answer.status_code == 201
@@ -36,16 +49,24 @@ def test_create_stores_only_on_exact_true(sim, opts):
     assert sim.control.state_ids() == []
 
 
-@pytest.mark.parametrize("opts", ["store=true", "x=1 ,  store=true\t, y", ",,store=true,", "x=1, store=true", "store=tru%65",
-                                  "store=false,store=true"])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        "store=true",
+        "x=1 ,  store=true\t, y",
+        ",,store=true,",
+        "x=1, store=true",
+        "store=tru%65",
+        "store=false,store=true",
+    ],
+)
 def test_create_reads_opts_like_go_textile(sim, opts):
     assert sim.create(opts).status_code == 201
     assert len(sim.control.state_ids()) == 1
 
 
 def test_create_ignores_query_body_and_args(sim):
-    answer = sim.call("POST", "/api/v0/tokens?store=true", data="store=true",
-                      headers={"X-Textile-Args": "store=true"})
+    answer = sim.call("POST", "/api/v0/tokens?store=true", data="store=true", headers={"X-Textile-Args": "store=true"})
     assert answer.status_code == 201
     assert sim.control.state_ids() == []
 
@@ -94,20 +115,23 @@ def test_import_twice_fails_with_the_sqlite_text(sim):
     assert sim.create("store=true,token=" + other).text == "UNIQUE constraint failed: cafe_tokens.id"
 
 
-@pytest.mark.parametrize("value, message", [
-    (b58(b"\x07" * 43), "invalid token format"),
-    (b58(b"\x07" * 45), "invalid token format"),
-    ("abc", "invalid token format"),
-    ("0abc", "Invalid base58 digit ('0')"),
-    ("abcI", "Invalid base58 digit ('I')"),
-    ("ab'c", "Invalid base58 digit ('\\'')"),
-    ("ab%22c", "Invalid base58 digit ('\"')"),
-    ("ab%09c", "Invalid base58 digit ('\\t')"),
-    ("ab%00c", "Invalid base58 digit ('\\x00')"),
-    ("ab+c", "Invalid base58 digit ('+')"),
-    ("ab%C3%A9", "High-bit set on invalid digit"),
-    ("ab\u00e9", "High-bit set on invalid digit"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (b58(b"\x07" * 43), "invalid token format"),
+        (b58(b"\x07" * 45), "invalid token format"),
+        ("abc", "invalid token format"),
+        ("0abc", "Invalid base58 digit ('0')"),
+        ("abcI", "Invalid base58 digit ('I')"),
+        ("ab'c", "Invalid base58 digit ('\\'')"),
+        ("ab%22c", "Invalid base58 digit ('\"')"),
+        ("ab%09c", "Invalid base58 digit ('\\t')"),
+        ("ab%00c", "Invalid base58 digit ('\\x00')"),
+        ("ab+c", "Invalid base58 digit ('+')"),
+        ("ab%C3%A9", "High-bit set on invalid digit"),
+        ("ab\u00e9", "High-bit set on invalid digit"),
+    ],
+)
 def test_import_errors_are_400_with_go_texts(sim, value, message):
     answer = sim.create("store=true,token=" + value)
     assert (answer.status_code, answer.text) == (400, message)
@@ -115,12 +139,15 @@ def test_import_errors_are_400_with_go_texts(sim, value, message):
     assert sim.control.state_ids() == []
 
 
-@pytest.mark.parametrize("opts, message", [
-    ("token=%zz,store=true", 'invalid URL escape "%zz"'),
-    ("token=abc%4", 'invalid URL escape "%4"'),
-    ("token=abc%", 'invalid URL escape "%"'),
-    ("store=%g1x", 'invalid URL escape "%g1"'),
-])
+@pytest.mark.parametrize(
+    "opts, message",
+    [
+        ("token=%zz,store=true", 'invalid URL escape "%zz"'),
+        ("token=abc%4", 'invalid URL escape "%4"'),
+        ("token=abc%", 'invalid URL escape "%"'),
+        ("store=%g1x", 'invalid URL escape "%g1"'),
+    ],
+)
 def test_bad_percent_escape_is_500_with_the_go_url_error(sim, opts, message):
     answer = sim.create(opts)
     assert (answer.status_code, answer.text) == (500, message)
@@ -144,7 +171,7 @@ def test_list_is_an_empty_json_array_not_null(sim):
 
 
 def test_list_entries_are_id_plus_bcrypt_hash_ordered_by_id_desc(sim):
-    keys = [bytes([first]) + new_key()[1:] for first in (0x10, 0xf0, 0x00, 0x80)]
+    keys = [bytes([first]) + new_key()[1:] for first in (0x10, 0xF0, 0x00, 0x80)]
     for key in keys:
         assert sim.create("store=true,token=" + b58(key)).status_code == 201
     answer = sim.call("GET", "/api/v0/tokens")
@@ -180,16 +207,19 @@ def _stored(sim):
     return sim.create().text
 
 
-@pytest.mark.parametrize("make", [
-    lambda sim, token: b58(new_key()),  # unknown ID
-    lambda sim, token: b58(unb58(token)[:12] + b"\x01" * 32),  # wrong secret
-    lambda sim, token: token[:-1] + ("2" if token[-1] != "2" else "3"),  # one character changed
-    lambda sim, token: "abc",  # malformed, short
-    lambda sim, token: "0" + token,  # not base58
-    lambda sim, token: b58(unb58(token)[:43]),  # 43 bytes
-    lambda sim, token: sim.call("GET", "/api/v0/tokens").json()[0],  # a list entry (ID + hash)
-    lambda sim, token: b58(unb58(token) + b"\x00"),  # 45 bytes: the secret part is 33 bytes
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda sim, token: b58(new_key()),  # unknown ID
+        lambda sim, token: b58(unb58(token)[:12] + b"\x01" * 32),  # wrong secret
+        lambda sim, token: token[:-1] + ("2" if token[-1] != "2" else "3"),  # one character changed
+        lambda sim, token: "abc",  # malformed, short
+        lambda sim, token: "0" + token,  # not base58
+        lambda sim, token: b58(unb58(token)[:43]),  # 43 bytes
+        lambda sim, token: sim.call("GET", "/api/v0/tokens").json()[0],  # a list entry (ID + hash)
+        lambda sim, token: b58(unb58(token) + b"\x00"),  # 45 bytes: the secret part is 33 bytes
+    ],
+)
 def test_validate_is_401_invalid_credentials_for_every_failure(sim, make):
     token = _stored(sim)
     answer = sim.call("GET", "/api/v0/tokens/" + make(sim, token))
@@ -235,12 +265,15 @@ def test_delete_of_an_absent_token_is_204(sim):
     assert sim.control.state_ids() == [unb58(kept)[:12].hex()]
 
 
-@pytest.mark.parametrize("segment", [
-    lambda token, entry: b58(unb58(token)[:12] + b"\x00" * 32),  # the ID path segment: no secret in the URL
-    lambda token, entry: b58(unb58(token)[:12] + b"\x05" * 32),  # wrong secret: only the ID counts
-    lambda token, entry: entry,  # a list entry
-    lambda token, entry: b58(unb58(token) + b"more"),  # longer than 44 bytes
-])
+@pytest.mark.parametrize(
+    "segment",
+    [
+        lambda token, entry: b58(unb58(token)[:12] + b"\x00" * 32),  # the ID path segment: no secret in the URL
+        lambda token, entry: b58(unb58(token)[:12] + b"\x05" * 32),  # wrong secret: only the ID counts
+        lambda token, entry: entry,  # a list entry
+        lambda token, entry: b58(unb58(token) + b"more"),  # longer than 44 bytes
+    ],
+)
 def test_delete_uses_only_the_first_12_bytes(sim, segment):
     token = sim.create().text
     other = sim.create().text
@@ -249,12 +282,15 @@ def test_delete_uses_only_the_first_12_bytes(sim, segment):
     assert sim.control.state_ids() == [unb58(other)[:12].hex()]
 
 
-@pytest.mark.parametrize("segment, message", [
-    ("abc", "invalid token format"),
-    (b58(b"\x01" * 43), "invalid token format"),
-    ("0" * 60, "Invalid base58 digit ('0')"),
-    ("ab%C3%A9", "High-bit set on invalid digit"),
-])
+@pytest.mark.parametrize(
+    "segment, message",
+    [
+        ("abc", "invalid token format"),
+        (b58(b"\x01" * 43), "invalid token format"),
+        ("0" * 60, "Invalid base58 digit ('0')"),
+        ("ab%C3%A9", "High-bit set on invalid digit"),
+    ],
+)
 def test_delete_of_malformed_input_is_500_with_the_error(sim, segment, message):
     kept = sim.create().text
     answer = sim.call("DELETE", "/api/v0/tokens/" + segment)

@@ -26,14 +26,21 @@ def test_every_connection_has_nagle_off_and_every_answer_is_one_write(sim, monke
         def write(data):
             self.writes.append(len(data))
             return real_write(data)
+
         self.wfile.write = write
         seen.append(self.writes)
 
     monkeypatch.setattr(sim_module._Handler, 'setup', setup)  # pylint: disable=protected-access
     with requests.Session() as session:  # one kept-alive connection for all of them
-        for method, path, expected in [('GET', '/api/v0/tokens', 200), ('POST', '/api/v0/tokens', 201),
-                                       ('GET', '/api/v0/tokens/abc', 401), ('DELETE', '/api/v0/tokens/abc', 500),
-                                       ('GET', '/nowhere', 404), ('GET', '/', 200), ('GET', '/health', 204)]:
+        for method, path, expected in [
+            ('GET', '/api/v0/tokens', 200),
+            ('POST', '/api/v0/tokens', 201),
+            ('GET', '/api/v0/tokens/abc', 401),
+            ('DELETE', '/api/v0/tokens/abc', 500),
+            ('GET', '/nowhere', 404),
+            ('GET', '/', 200),
+            ('GET', '/health', 204),
+        ]:
             assert session.request(method, sim.url + path).status_code == expected
     nodelay, writes = seen
     assert nodelay != 0

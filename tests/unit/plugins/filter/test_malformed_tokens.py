@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.textileio.textile.plugins.filter.malformed_tokens import FilterModule
@@ -20,7 +19,11 @@ def test_names_each_bad_entry_by_position_and_never_shows_it():
     good = b58encode(os.urandom(44))
     found = malformed_tokens([good, short, f' {good}\n', words, hashed, None], 'cafe_tokens_present')
     assert [line.split(':')[0] for line in found] == [
-        'cafe_tokens_present[1]', 'cafe_tokens_present[3]', 'cafe_tokens_present[4]', 'cafe_tokens_present[5]']
+        'cafe_tokens_present[1]',
+        'cafe_tokens_present[3]',
+        'cafe_tokens_present[4]',
+        'cafe_tokens_present[5]',
+    ]
     assert found[0] == 'cafe_tokens_present[1]: a token must decode to 44 bytes, this one decodes to 43'
     for value in (short, words, hashed, good):
         assert not any(value in line for line in found)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.filter.url_without_userinfo import FilterModule
 from ansible_collections.textileio.textile.plugins.test.url_with_userinfo import TestModule as _TestPlugin
@@ -15,23 +16,35 @@ without_userinfo = FilterModule().filters()['url_without_userinfo']
 with_userinfo = _TestPlugin().tests()['url_with_userinfo']
 
 
-@pytest.mark.parametrize('url, shown', [
-    ('http://user:ab@SECRET@127.0.0.1:40600', 'http://127.0.0.1:40600'),
-    ('https://P4user:pin@cafe.example.org:8443/textile', 'https://cafe.example.org:8443/textile'),
-    ('http://us:er:pa:ss@host', 'http://host'),
-    ('http://user@host/', 'http://host/'),
-    ('http://user:cd/SECRET@host', None),
-    ('http://user:cd?SECRET@host', None),
-    ('http://user:cd#SECRET@host', None),
-    ('http://user:pw@[::1', None),
-])
+@pytest.mark.parametrize(
+    'url, shown',
+    [
+        ('http://user:ab@SECRET@127.0.0.1:40600', 'http://127.0.0.1:40600'),
+        ('https://P4user:pin@cafe.example.org:8443/textile', 'https://cafe.example.org:8443/textile'),
+        ('http://us:er:pa:ss@host', 'http://host'),
+        ('http://user@host/', 'http://host/'),
+        ('http://user:cd/SECRET@host', None),
+        ('http://user:cd?SECRET@host', None),
+        ('http://user:cd#SECRET@host', None),
+        ('http://user:pw@[::1', None),
+    ],
+)
 def test_user_info_is_removed_or_nothing_is_shown(url, shown):
     assert without_userinfo(url) == shown
     assert with_userinfo(url) is True
 
 
-@pytest.mark.parametrize('url', ['http://127.0.0.1:40600', 'https://cafe.example.org/textile/', 'not a url',
-                                 'http://[::1', 'http://host:99999', ''])
+@pytest.mark.parametrize(
+    'url',
+    [
+        'http://127.0.0.1:40600',
+        'https://cafe.example.org/textile/',
+        'not a url',
+        'http://[::1',
+        'http://host:99999',
+        '',
+    ],
+)
 def test_a_url_without_at_sign_is_returned_unchanged(url):
     assert without_userinfo(url) == url
     assert with_userinfo(url) is False
@@ -54,8 +67,15 @@ def marked(text):
     return 'Q' + text + 'Z'
 
 
-@given(scheme=st.sampled_from(['http', 'https', 'HTTP']), user=SECRET_TEXT, password=SECRET_TEXT | st.none(),
-       host=HOSTS, port=st.none() | st.integers(1, 65535), path=PATHS, encode=st.booleans())
+@given(
+    scheme=st.sampled_from(['http', 'https', 'HTTP']),
+    user=SECRET_TEXT,
+    password=SECRET_TEXT | st.none(),
+    host=HOSTS,
+    port=st.none() | st.integers(1, 65535),
+    path=PATHS,
+    encode=st.booleans(),
+)
 @example(scheme='http', user='user', password='ab@SECRET', host='host', port=40600, path='', encode=False)
 @example(scheme='http', user='user', password='cd/SECRET', host='host', port=None, path='', encode=False)
 @example(scheme='http', user='u', password=':?#@/', host='127.0.0.1', port=1, path='/a', encode=False)

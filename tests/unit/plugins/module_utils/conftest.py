@@ -12,7 +12,6 @@ import threading
 
 import pytest
 
-
 Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
 
 
@@ -105,6 +104,7 @@ def raw_server():
     def make(answer=None, context=None):
         servers.append(RawServer(answer, context))
         return servers[-1]
+
     yield make
     for server in servers:
         server.stop()
@@ -116,22 +116,37 @@ def _certificate(subject, issuer_name, issuer_key, public_key, ca, sans=()):
     from cryptography.x509.oid import NameOID
 
     now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
-            critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     else:
         builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -146,8 +161,9 @@ def test_ca(tmp_path_factory):
     def pem(obj):
         if isinstance(obj, x509.Certificate):
             return obj.public_bytes(serialization.Encoding.PEM)
-        return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return obj.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     directory = tmp_path_factory.mktemp('tls')
     files = {}
@@ -155,10 +171,17 @@ def test_ca(tmp_path_factory):
     certs = {
         'ca': _certificate('textile test CA', 'textile test CA', ca_key, ca_key.public_key(), True),
         'other_ca': _certificate('unrelated CA', 'unrelated CA', other_key, other_key.public_key(), True),
-        'server': _certificate('127.0.0.1', 'textile test CA', ca_key, server_key.public_key(), False,
-                               [x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')]),
-        'client': _certificate('ansible', 'textile test CA', ca_key, client_key.public_key(), False,
-                               [x509.DNSName('ansible.example')]),
+        'server': _certificate(
+            '127.0.0.1',
+            'textile test CA',
+            ca_key,
+            server_key.public_key(),
+            False,
+            [x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')],
+        ),
+        'client': _certificate(
+            'ansible', 'textile test CA', ca_key, client_key.public_key(), False, [x509.DNSName('ansible.example')]
+        ),
     }
     for name, obj in list(certs.items()) + [('server_key', server_key), ('client_key', client_key)]:
         files[name] = str(directory / f'{name}.pem')

@@ -16,7 +16,11 @@ from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Tokens
 from ansible_collections.textileio.textile.plugins.module_utils._client_extras import ExtendedTextileAPI
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
-    b58encode, id_path_segment, parse_list_entry, token_id)
+    b58encode,
+    id_path_segment,
+    parse_list_entry,
+    token_id,
+)
 
 KEY = bytes(range(1, 45))
 TOKEN = b58encode(KEY)  # starts with the ID 0102...0c
@@ -71,14 +75,22 @@ def raises(kind, call, *args, **kwargs):
 # URL building and header encoding
 
 
-@pytest.mark.parametrize('api_url, version, path, expected', [
-    ('http://127.0.0.1:40600', 'v0', 'tokens', 'http://127.0.0.1:40600/api/v0/tokens'),
-    ('http://127.0.0.1:40600///', 'v0', 'tokens/', 'http://127.0.0.1:40600/api/v0/tokens'),
-    ('https://cafe.example:8443/textile/', '/v1/', 'tokens/abc', 'https://cafe.example:8443/textile/api/v1/tokens/abc'),
-    ('https://cafe.example/textile', 'v0', '/', 'https://cafe.example/textile/'),
-    ('http://127.0.0.1:40600/', 'v0', '/health/', 'http://127.0.0.1:40600/health'),
-    (' http://[::1]:40600/ ', 'v0', 'tokens', 'http://[::1]:40600/api/v0/tokens'),
-])
+@pytest.mark.parametrize(
+    'api_url, version, path, expected',
+    [
+        ('http://127.0.0.1:40600', 'v0', 'tokens', 'http://127.0.0.1:40600/api/v0/tokens'),
+        ('http://127.0.0.1:40600///', 'v0', 'tokens/', 'http://127.0.0.1:40600/api/v0/tokens'),
+        (
+            'https://cafe.example:8443/textile/',
+            '/v1/',
+            'tokens/abc',
+            'https://cafe.example:8443/textile/api/v1/tokens/abc',
+        ),
+        ('https://cafe.example/textile', 'v0', '/', 'https://cafe.example/textile/'),
+        ('http://127.0.0.1:40600/', 'v0', '/health/', 'http://127.0.0.1:40600/health'),
+        (' http://[::1]:40600/ ', 'v0', 'tokens', 'http://[::1]:40600/api/v0/tokens'),
+    ],
+)
 def test_url_building(api_url, version, path, expected):
     assert TextileAPI(api_url, api_version=version).url(path) == expected
 
@@ -90,7 +102,9 @@ def test_api_url_must_be_http_or_https(bad):
 
 
 def test_header_encoding_is_encode_uri_component_with_comma_and_equals():
-    headers = _client.textile_headers(['a b', 'x,y', 'caf\u00e9', 'A-z_0.~'], {'token': 'v=1,2+3', 'store': True, 'n': False})
+    headers = _client.textile_headers(
+        ['a b', 'x,y', 'caf\u00e9', 'A-z_0.~'], {'token': 'v=1,2+3', 'store': True, 'n': False}
+    )
     assert headers == {
         'X-Textile-Args': 'a%20b,x%2Cy,caf%C3%A9,A-z_0.~',
         'X-Textile-Opts': 'token=v%3D1%2C2%2B3,store=true,n=false',
@@ -183,7 +197,10 @@ def test_send_get_delete_and_put_pass_args_opts_and_headers(raw_server):
     assert (get.headers['X-Textile-Args'], get.headers['X-Textile-Opts'], get.headers['X-Extra']) == ('g', 'o=w', 'q')
     assert delete_line == 'DELETE /api/v0/things/1 HTTP/1.1'
     assert (delete_headers['X-Textile-Args'], delete_headers['X-Textile-Opts'], delete_headers['X-Extra']) == (
-        'a%20b', 'k=v', 'd')
+        'a%20b',
+        'k=v',
+        'd',
+    )
     assert put_line == 'PUT /api/v0/things/2 HTTP/1.1' and json.loads(put_body) == {'x': 1}
     assert (put_headers['X-Textile-Args'], put_headers['X-Textile-Opts'], put_headers['X-Extra']) == ('c', 'n=1', 'p')
     assert put_headers['Content-Type'] == 'application/json'
@@ -208,12 +225,14 @@ def test_send_post_passes_headers_with_a_json_body(raw_server):
 def test_send_post_multipart_posts_form_data(raw_server):
     server = raw_server(answer(201, 'done'))
     api = api_for(server.url)
-    response = api.send_post_multipart('files', args=['t1'], opts={'o': 'p'}, files={'file': ('a.txt', b'hello')},
-                                       data={'note': 'n'})
+    response = api.send_post_multipart(
+        'files', args=['t1'], opts={'o': 'p'}, files={'file': ('a.txt', b'hello')}, data={'note': 'n'}
+    )
     assert response.status_code == 201 and response.text == 'done'
     api.send_post_multipart('files', args=['t2'], opts={'q': 'r'}, headers={'X-Extra': 'e'})
-    api.send_post_multipart('files', files=[('one', ('1.txt', b'first')), ('two', ('2.txt', b'second'))],
-                            headers={'X-Extra': 'f'})
+    api.send_post_multipart(
+        'files', files=[('one', ('1.txt', b'first')), ('two', ('2.txt', b'second'))], headers={'X-Extra': 'f'}
+    )
     headers, body = server.requests[0].headers, server.requests[0].body
     empty_headers, empty_body = server.requests[1].headers, server.requests[1].body
     assert headers['Content-Type'].startswith('multipart/form-data; boundary=')
@@ -327,6 +346,7 @@ def test_an_unreachable_network_is_reported_as_unsent(monkeypatch):
     # The connect is made to fail in process, as a host without a route to the node sees it.
     def unreachable(*args, **kwargs):
         raise OSError(errno.ENETUNREACH, 'Network is unreachable')
+
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', unreachable)
     api = api_for('http://192.0.2.1:40600', retries=1)
     err = raises('connection', Tokens(api).list)
@@ -345,6 +365,7 @@ def test_dns_failure(monkeypatch):
     # The resolver is made to fail in process: the test sends no DNS query off this machine.
     def no_such_host(host, *args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+
     monkeypatch.setattr(socket, 'getaddrinfo', no_such_host)
     api = api_for('http://textile-cafe.invalid:40600', retries=2)
     err = raises('dns', Tokens(api).validate, TOKEN)
@@ -405,6 +426,7 @@ def test_a_connect_that_times_out_is_reported_as_unsent(unconnectable_port):
 # connect (a connect that times out is a different failure: nothing sent), and the server's own thread is
 # waited for before its request count is read.
 
+
 def test_read_timeout(raw_server):
     server = raw_server(None)
     api = api_for(server.url, timeout=1.0, retries=1)
@@ -421,6 +443,7 @@ def test_a_connection_made_after_the_deadline_is_shut_before_the_request_is_sent
         sock = real(*args, **kwargs)
         time.sleep(1.5)  # past the deadline: the attempt's Watch is stopped while this connect is still going on
         return sock
+
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', slow_connect)
     api = api_for(server.url, timeout=1.0, retries=0)
     err = raises('timeout', Tokens(api).list)
@@ -507,8 +530,9 @@ def test_cancel_aborts_a_tls_request_in_flight(raw_server, tls_context, test_ca)
 
 def test_cancelable_request_that_completes(raw_server):
     server = raw_server(answer(201, 'made'))
-    request = api_for(server.url).send_post_cancelable('things', args=['a'], opts={'k': 'v'}, data='body',
-                                                       headers={'X-Extra': 'c'})
+    request = api_for(server.url).send_post_cancelable(
+        'things', args=['a'], opts={'k': 'v'}, data='body', headers={'X-Extra': 'c'}
+    )
     response = request.result(timeout=5)
     assert response.status_code == 201 and response.text == 'made'
     assert request.cancel() is False and request.cancelled is False
@@ -644,6 +668,7 @@ def test_no_module_carries_the_helpers_it_does_not_use():
     """AnsiballZ ships the module_utils a module imports: no module may reach _client_extras."""
     import ast
     import pathlib
+
     root = pathlib.Path(_client.__file__).resolve().parents[2]
     prefix = 'ansible_collections.textileio.textile.'
 
@@ -651,7 +676,7 @@ def test_no_module_carries_the_helpers_it_does_not_use():
         names = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or '').startswith(prefix):
-                names.add(node.module[len(prefix):])
+                names.add(node.module[len(prefix) :])
         return names
 
     for module in (root / 'plugins' / 'modules').glob('*.py'):

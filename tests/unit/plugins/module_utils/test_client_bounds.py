@@ -23,11 +23,13 @@ BOUND = 10 * TIMEOUT  # far below the minute the trickling servers would take
 
 def trickle(data, every=0.2):
     """An answer that sends ``data`` one byte every ``every`` seconds (about a minute for 300 bytes)."""
+
     def send(conn, stopping):
         for index in range(len(data)):
-            conn.sendall(data[index:index + 1])
+            conn.sendall(data[index : index + 1])
             if stopping.wait(every):
                 return
+
     return send
 
 
@@ -81,15 +83,24 @@ def test_a_list_entry_longer_than_any_entry_fails_fast_as_a_bad_answer(sim, monk
     real = tf.b58decode
     monkeypatch.setattr(tf, 'b58decode', lambda text: decoded.append(len(text)) or real(text))
     entry = tf.b58encode(b'\x01' * 12) + '2' * 500_000
-    sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=200,
-                          body=json.dumps([entry]), headers={'Content-Type': 'application/json'})
+    sim.control.add_fault(
+        method='GET',
+        path='/api/v0/tokens',
+        action='status',
+        status=200,
+        body=json.dumps([entry]),
+        headers={'Content-Type': 'application/json'},
+    )
     err, dummy = failure(Tokens(api_for(sim.url)).entries)
     assert err.kind == 'bad_response' and 'not a token ID followed by a bcrypt hash' in str(err)
     assert all(length <= tf.LIST_ENTRY_MAX_CHARS for length in decoded)
 
 
-@pytest.mark.parametrize('body', ['[' * 100_000, '{"a":' * 50_000, '[1, 2', '\xff\xfe', ''],
-                         ids=['deep-list', 'deep-object', 'truncated', 'not-utf8', 'empty'])
+@pytest.mark.parametrize(
+    'body',
+    ['[' * 100_000, '{"a":' * 50_000, '[1, 2', '\xff\xfe', ''],
+    ids=['deep-list', 'deep-object', 'truncated', 'not-utf8', 'empty'],
+)
 def test_a_list_answer_that_is_not_json_is_a_bad_answer(sim, body):
     sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=200, body=body)
     err, dummy = failure(Tokens(api_for(sim.url)).list)
@@ -98,8 +109,9 @@ def test_a_list_answer_that_is_not_json_is_a_bad_answer(sim, body):
 
 def test_an_answer_larger_than_the_bound_is_a_bad_answer(sim, monkeypatch):
     monkeypatch.setattr(_client, 'MAX_BODY', 1000)
-    sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=200,
-                          body=json.dumps(['x' * 2000]))
+    sim.control.add_fault(
+        method='GET', path='/api/v0/tokens', action='status', status=200, body=json.dumps(['x' * 2000])
+    )
     err, dummy = failure(Tokens(api_for(sim.url)).list)
     assert err.kind == 'bad_response' and 'larger than' in str(err)
     sim.control.clear_faults()
@@ -123,16 +135,23 @@ def test_an_endless_answer_is_cut_at_the_bound_not_read_to_its_end(raw_server, m
         conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000000000\r\n\r\n')
         while not stopping.is_set():
             conn.sendall(b'a' * 65536)
+
     server = raw_server(endless)
     err, took = failure(lambda: api_for(server.url, timeout=30.0).send_get('things'))
     assert err.kind == 'bad_response' and 'larger than' in str(err) and took < BOUND
 
 
-@pytest.mark.parametrize('value', ['0.7.8\nforged line', 'x' * 100, tf.b58encode(bytes(range(1, 45))), 42, None,
-                                   ['0.7.8'], '<b>0.7.8</b>'])
+@pytest.mark.parametrize(
+    'value', ['0.7.8\nforged line', 'x' * 100, tf.b58encode(bytes(range(1, 45))), 42, None, ['0.7.8'], '<b>0.7.8</b>']
+)
 def test_node_versions_that_do_not_look_like_versions_are_dropped(sim, value):
-    sim.control.add_fault(method='GET', path='/', action='status', status=200,
-                          body=json.dumps({'node_version': value, 'cafe_version': 'v0'}))
+    sim.control.add_fault(
+        method='GET',
+        path='/',
+        action='status',
+        status=200,
+        body=json.dumps({'node_version': value, 'cafe_version': 'v0'}),
+    )
     assert TextileAPI(sim.url).node_info() == {'cafe_version': 'v0'}
 
 

@@ -22,7 +22,8 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
 STUB = 'ansible.module_utils.secrets'
 
 needs_secrets_api = pytest.mark.skipif(
-    importlib.util.find_spec(STUB) is None, reason='this ansible-core has no ansible.module_utils.secrets (2.22+)')
+    importlib.util.find_spec(STUB) is None, reason='this ansible-core has no ansible.module_utils.secrets (2.22+)'
+)
 
 
 class Marked(str):
@@ -38,6 +39,7 @@ def secrets_api(monkeypatch):
     def register_secret(value):
         registered.append(value)
         return Marked(value)
+
     stub.register_secret = register_secret
     stub.register_secrets = lambda values: registered.extend(sorted(values))
     monkeypatch.setitem(sys.modules, STUB, stub)
@@ -102,6 +104,7 @@ def test_a_minted_token_is_handed_to_the_controller_as_a_new_secret(sim, capsys)
     """The module's real JSON output lists the minted token under _ansible_new_secrets, which is what makes
     ansible-core 2.22 mask it in every output of the play, without no_log on the task."""
     from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token  # pylint: disable=import-outside-toplevel
 
     with patch_module_args({'api_url': sim.url, 'store': False}), pytest.raises(SystemExit) as exited:
@@ -116,6 +119,7 @@ def test_a_minted_token_is_handed_to_the_controller_as_a_new_secret(sim, capsys)
 @needs_secrets_api
 def test_nothing_new_to_mask_when_nothing_was_minted(sim, capsys):
     from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token  # pylint: disable=import-outside-toplevel
 
     with patch_module_args({'api_url': sim.url, 'tokens': []}), pytest.raises(SystemExit) as exited:

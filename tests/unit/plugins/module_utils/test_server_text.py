@@ -27,8 +27,11 @@ def unmarked(text, *tokens):
     return text.replace('<redacted>', ' ')
 
 
-@given(TOKEN_KEYS, st.integers(min_value=0, max_value=2 * SERVER_TEXT_LIMIT),
-       st.text(alphabet=NOT_BASE58, min_size=1, max_size=1))
+@given(
+    TOKEN_KEYS,
+    st.integers(min_value=0, max_value=2 * SERVER_TEXT_LIMIT),
+    st.text(alphabet=NOT_BASE58, min_size=1, max_size=1),
+)
 def test_a_token_is_fully_redacted_wherever_the_cut_falls(key, pad, filler):
     # The filler holds no base58 character, so every base58 character left must come from the token.
     token = tf.b58encode(key)
@@ -37,25 +40,31 @@ def test_a_token_is_fully_redacted_wherever_the_cut_falls(key, pad, filler):
     assert not BASE58 & set(unmarked(words, token))
 
 
-@given(TOKEN_KEYS, st.text(alphabet=tf.ALPHABET, max_size=80), st.text(alphabet=tf.ALPHABET, max_size=80),
-       st.integers(min_value=0, max_value=SERVER_TEXT_LIMIT))
+@given(
+    TOKEN_KEYS,
+    st.text(alphabet=tf.ALPHABET, max_size=80),
+    st.text(alphabet=tf.ALPHABET, max_size=80),
+    st.integers(min_value=0, max_value=SERVER_TEXT_LIMIT),
+)
 def test_a_token_glued_to_other_base58_text_shows_no_part_of_its_secret(key, before, after, pad):
     token = tf.b58encode(key)
     words = server_words(' ' * pad + before + token + after)
-    assert not any(token[start:start + 12] in words for start in range(len(token) - 11))
+    assert not any(token[start : start + 12] in words for start in range(len(token) - 11))
 
 
-@given(st.integers(min_value=tf.TOKEN_RUN_MIN_CHARS, max_value=tf.TOKEN_MAX_CHARS),
-       st.randoms(use_true_random=False))
+@given(st.integers(min_value=tf.TOKEN_RUN_MIN_CHARS, max_value=tf.TOKEN_MAX_CHARS), st.randoms(use_true_random=False))
 def test_a_token_prefix_long_enough_to_be_one_is_redacted(length, rnd):
     run = ''.join(rnd.choice(tf.ALPHABET) for dummy in range(length))
     assert run not in server_words(f'echo: {run}')
 
 
 def test_an_html_page_becomes_one_line_of_text_without_tags():
-    page = ('<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>\n<style>body { color: red }</style></head>'
-            '\n<body>\n<h1>Bad Gateway</h1>\n<p>The proxy could not reach\nthe upstream.</p>' + '<p>x</p>\n' * 500
-            + '</body></html>\n')
+    page = (
+        '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>\n<style>body { color: red }</style></head>'
+        '\n<body>\n<h1>Bad Gateway</h1>\n<p>The proxy could not reach\nthe upstream.</p>'
+        + '<p>x</p>\n' * 500
+        + '</body></html>\n'
+    )
     words = server_words(page)
     assert '\n' not in words and '<' not in words and '>' not in words
     assert words.startswith('502 Bad Gateway body { color: red } Bad Gateway The proxy could not reach the upstream.')
@@ -105,11 +114,11 @@ def test_the_cut_keeps_every_whole_word_that_fits_and_no_part_of_the_next(words)
     kept = shown[:-3]
     count = len(kept.split())
     assert kept == ' '.join(words[:count])
-    assert len(' '.join(words[:count + 1])) > SERVER_TEXT_LIMIT - 3  # the next word would not have fit
+    assert len(' '.join(words[: count + 1])) > SERVER_TEXT_LIMIT - 3  # the next word would not have fit
 
 
 def test_a_text_of_exactly_the_limit_is_shown_whole_and_a_word_ending_at_the_cut_is_kept():
-    exact = ('abc ' * SERVER_TEXT_LIMIT)[:SERVER_TEXT_LIMIT - 1] + 'd'
+    exact = ('abc ' * SERVER_TEXT_LIMIT)[: SERVER_TEXT_LIMIT - 1] + 'd'
     assert len(exact) == SERVER_TEXT_LIMIT and server_words(exact) == exact
     fits = 'abc ' * ((SERVER_TEXT_LIMIT - 3) // 4) + 'a'  # the last word ends exactly at limit - 3
     assert len(fits) == SERVER_TEXT_LIMIT - 3

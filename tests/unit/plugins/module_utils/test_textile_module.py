@@ -21,11 +21,19 @@ bcrypt = pytest.importorskip('bcrypt')
 
 def probe():
     """A module that only builds the TextileModule and reports the client it configured."""
-    module = TextileModule(argument_spec=dict(tokens=dict(type='list', elements='str', no_log=True)),
-                           supports_check_mode=True)
+    module = TextileModule(
+        argument_spec=dict(tokens=dict(type='list', elements='str', no_log=True)), supports_check_mode=True
+    )
     api = module.api
-    module.exit_json(changed=False, api_url=api.api_url, username=api.username, timeout=api.timeout,
-                     retries=api.retries, verify=api.session.verify, count=api.request_count)
+    module.exit_json(
+        changed=False,
+        api_url=api.api_url,
+        username=api.username,
+        timeout=api.timeout,
+        retries=api.retries,
+        verify=api.session.verify,
+        count=api.request_count,
+    )
 
 
 @pytest.fixture
@@ -59,15 +67,18 @@ def test_ca_path_is_used_for_verification(run, tmp_path):
     assert run(api_url='https://127.0.0.1:1', ca_path=str(bundle), validate_certs=False)['verify'] is False
 
 
-@pytest.mark.parametrize('args, expected', [
-    (dict(api_url='http://user:s3cr3t@127.0.0.1:40600'), 'api_url must not contain user info'),
-    (dict(api_url='ftp://127.0.0.1'), 'http:// or https://'),
-    (dict(api_url='127.0.0.1:40600'), 'http:// or https://'),
-    (dict(headers={'X-Textile-Opts': 'store=true'}), 'X-Textile-Opts'),
-    (dict(headers={'authorization': 'Bearer s3cr3t'}, api_username='P1'), 'authorization'),
-    (dict(timeout=0), 'timeout'),
-    (dict(retries=-1), 'retries'),
-])
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        (dict(api_url='http://user:s3cr3t@127.0.0.1:40600'), 'api_url must not contain user info'),
+        (dict(api_url='ftp://127.0.0.1'), 'http:// or https://'),
+        (dict(api_url='127.0.0.1:40600'), 'http:// or https://'),
+        (dict(headers={'X-Textile-Opts': 'store=true'}), 'X-Textile-Opts'),
+        (dict(headers={'authorization': 'Bearer s3cr3t'}, api_username='P1'), 'authorization'),
+        (dict(timeout=0), 'timeout'),
+        (dict(retries=-1), 'retries'),
+    ],
+)
 def test_bad_connection_options_fail_without_echoing(run, args, expected):
     result = run(**args)
     assert result['failed'] and expected in result['msg'] and 's3cr3t' not in result['msg']
@@ -77,17 +88,20 @@ def test_authorization_header_allowed_without_username(run):
     assert not run(headers={'Authorization': 'Bearer x'})['failed']
 
 
-@pytest.mark.parametrize('url, args, warned', [
-    ('http://10.1.2.3:40600', dict(api_username='P1', api_password='pin'), True),
-    ('http://cafe.example.com:40600', dict(tokens=['t']), True),
-    ('http://10.1.2.3:40600', dict(headers={'Authorization': 'Bearer pin'}), True),
-    ('http://10.1.2.3:40600', dict(headers={'X-Proxy': 'a'}), False),
-    ('http://10.1.2.3:40600', dict(), False),
-    ('https://10.1.2.3:40600', dict(api_password='pin'), False),
-    ('http://127.0.0.1:40600', dict(api_password='pin', tokens=['t']), False),
-    ('http://[::1]:40600', dict(api_password='pin'), False),
-    ('http://localhost:40600', dict(api_password='pin'), False),
-])
+@pytest.mark.parametrize(
+    'url, args, warned',
+    [
+        ('http://10.1.2.3:40600', dict(api_username='P1', api_password='pin'), True),
+        ('http://cafe.example.com:40600', dict(tokens=['t']), True),
+        ('http://10.1.2.3:40600', dict(headers={'Authorization': 'Bearer pin'}), True),
+        ('http://10.1.2.3:40600', dict(headers={'X-Proxy': 'a'}), False),
+        ('http://10.1.2.3:40600', dict(), False),
+        ('https://10.1.2.3:40600', dict(api_password='pin'), False),
+        ('http://127.0.0.1:40600', dict(api_password='pin', tokens=['t']), False),
+        ('http://[::1]:40600', dict(api_password='pin'), False),
+        ('http://localhost:40600', dict(api_password='pin'), False),
+    ],
+)
 def test_plain_http_warning(run, url, args, warned):
     result = run(api_url=url, **args)
     assert any('plain http' in warning for warning in result['warnings']) is warned
@@ -110,22 +124,38 @@ def test_a_urllib3_without_what_the_client_needs_is_its_own_failure(run, monkeyp
 def test_the_urllib3_problem_names_the_version_and_the_fix():
     # In a process of its own: a urllib3 without connectionpool, a requests that imported before it went missing.
     import subprocess
-    code = ("import sys, requests; sys.modules['urllib3.connectionpool'] = None; "
-            "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
-            "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)")
+
+    code = (
+        "import sys, requests; sys.modules['urllib3.connectionpool'] = None; "
+        "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
+        "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)"
+    )
     from ansible_collections.textileio.textile.plugins.module_utils import _client
-    root = _client.__file__.split(os.sep + 'ansible_collections' + os.sep, maxsplit=1)[0]  # ansible-test's path is not inherited
+
+    root = _client.__file__.split(os.sep + 'ansible_collections' + os.sep, maxsplit=1)[
+        0
+    ]  # ansible-test's path is not inherited
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + sys.path))
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
-                         env=env).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, check=True, env=env
+    ).stdout.splitlines()
     assert out[0] == 'True' and out[1].startswith('requests is installed, but the urllib3 it uses (')
     assert "lacks urllib3.connectionpool" in out[1] and "pip install 'urllib3>=1.26,<3'" in out[1]
 
 
-@pytest.mark.parametrize('host, loopback', [
-    ('127.0.0.1', True), ('127.8.9.1', True), ('::1', True), ('localhost', True), ('LOCALHOST', True),
-    ('10.0.0.1', False), ('example.com', False), ('::ffff:10.0.0.1', False),
-])
+@pytest.mark.parametrize(
+    'host, loopback',
+    [
+        ('127.0.0.1', True),
+        ('127.8.9.1', True),
+        ('::1', True),
+        ('localhost', True),
+        ('LOCALHOST', True),
+        ('10.0.0.1', False),
+        ('example.com', False),
+        ('::ffff:10.0.0.1', False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -134,8 +164,11 @@ class TestCheckSecret:
     def entry_hash(self, secret):
         return bcrypt.hashpw(secret, bcrypt.gensalt(4)).replace(b'$2b$', b'$2a$')
 
-    @pytest.mark.parametrize('secret', [os.urandom(32), b'\0' + os.urandom(31), os.urandom(16) + b'\0' * 16],
-                             ids=['random', 'leading-zero', 'trailing-zeros'])
+    @pytest.mark.parametrize(
+        'secret',
+        [os.urandom(32), b'\0' + os.urandom(31), os.urandom(16) + b'\0' * 16],
+        ids=['random', 'leading-zero', 'trailing-zeros'],
+    )
     def test_matches_go_style_hash(self, secret):
         stored = self.entry_hash(secret)
         assert check_secret(secret, stored) is True
@@ -149,6 +182,7 @@ class TestCheckSecret:
             if b'\0' in password:
                 raise ValueError('password may not contain NUL bytes')
             return bcrypt_checkpw(password, hashed)
+
         bcrypt_checkpw = bcrypt.checkpw
         monkeypatch.setattr(bcrypt, 'checkpw', checkpw)
         secret = b'\0' + os.urandom(31)
@@ -185,16 +219,29 @@ def test_a_failure_carries_the_progress_and_names_the_work_done(monkeypatch):
 
 
 def test_a_failure_from_an_error_keeps_the_cause_and_structure(monkeypatch):
-    err = TextileError('GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.', kind='basic_auth',
-                       method='GET', path='/api/v0/tokens', status=401)
+    err = TextileError(
+        'GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.',
+        kind='basic_auth',
+        method='GET',
+        path='/api/v0/tokens',
+        status=401,
+    )
 
     def main():
         TextileModule(argument_spec={}).fail_json('Listing the tokens failed', error=err)
 
     result = run_main(monkeypatch, main, {})
-    assert result['msg'] == 'Listing the tokens failed: GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.'
-    assert result['error'] == {'method': 'GET', 'path': '/api/v0/tokens', 'status': 401, 'kind': 'basic_auth',
-                               'exception': None}
+    assert (
+        result['msg']
+        == 'Listing the tokens failed: GET /api/v0/tokens: Basic Auth failed (HTTP 401): set api_username.'
+    )
+    assert result['error'] == {
+        'method': 'GET',
+        'path': '/api/v0/tokens',
+        'status': 401,
+        'kind': 'basic_auth',
+        'exception': None,
+    }
 
 
 def test_an_unexpected_exception_fails_cleanly_without_its_text(monkeypatch):
@@ -209,11 +256,14 @@ def test_an_unexpected_exception_fails_cleanly_without_its_text(monkeypatch):
 
 
 def test_run_exits_with_the_result_and_turns_an_error_into_a_failure(monkeypatch):
-    assert run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(lambda: dict(changed=False, x=1)),
-                    {})['x'] == 1
+    assert (
+        run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(lambda: dict(changed=False, x=1)), {})['x']
+        == 1
+    )
 
     def work():
         raise TextileError('GET /: boom.', kind='server_error', method='GET', path='/', status=500)
+
     result = run_main(monkeypatch, lambda: TextileModule(argument_spec={}).run(work), {})
     assert result['failed'] and result['msg'] == 'The request failed: GET /: boom.' and result['error']['status'] == 500
 
@@ -221,11 +271,13 @@ def test_run_exits_with_the_result_and_turns_an_error_into_a_failure(monkeypatch
 # Trust at the edges: every connection option is checked before any request (design.md), through the real
 # entry point of a module, against the simulator, which must then have seen no request.
 
+
 @pytest.fixture
 def refused(sim, monkeypatch):
     """``refused(args)``: the printed result of textile_cafe_token_info, which must fail before any request."""
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info
     from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
+
     for name in _module.FALLBACK_ENV:
         monkeypatch.delenv(name, raising=False)
 
@@ -236,27 +288,31 @@ def refused(sim, monkeypatch):
         assert not result['msg'].startswith('Internal error')
         assert sim.control.requests() == []
         return result, printed
+
     return check
 
 
-@pytest.mark.parametrize('url, expected', [
-    ('http://127.0.0.1:99999', 'port'),
-    ('http://127.0.0.1:abc', 'port'),
-    ('http://127.0.0.1:0', 'port'),
-    ('http://127.0.0.1:', 'port'),
-    ('http://127.0.0.1:1/x\r\nX-Injected: 1', 'whitespace or control characters'),
-    ('http://127.0.0.1:1\n', None),  # surrounding whitespace is stripped: a valid URL
-    ('http://127.0.0.1:1/?query=1', 'query'),
-    ('http://127.0.0.1:1/#fragment', 'fragment'),
-    ('http://user:ab@S3cretPart@127.0.0.1:1', 'user info'),
-    ('http://user:cd/S3cretPart@127.0.0.1:1', 'user info'),
-    ('http://[::1:1', 'not a valid URL'),
-    ('http://[1.2.3]:1', ''),  # Python 3.11+ refuses it while parsing; older ones leave it to our IPv6 check
-    ('http://ex%41mple:1', 'host name'),
-    ('http://caf\u00e9.example:1', 'host name'),
-    ('http:///path', 'with a host'),
-    ('file:///etc/passwd', 'http:// or https://'),
-])
+@pytest.mark.parametrize(
+    'url, expected',
+    [
+        ('http://127.0.0.1:99999', 'port'),
+        ('http://127.0.0.1:abc', 'port'),
+        ('http://127.0.0.1:0', 'port'),
+        ('http://127.0.0.1:', 'port'),
+        ('http://127.0.0.1:1/x\r\nX-Injected: 1', 'whitespace or control characters'),
+        ('http://127.0.0.1:1\n', None),  # surrounding whitespace is stripped: a valid URL
+        ('http://127.0.0.1:1/?query=1', 'query'),
+        ('http://127.0.0.1:1/#fragment', 'fragment'),
+        ('http://user:ab@S3cretPart@127.0.0.1:1', 'user info'),
+        ('http://user:cd/S3cretPart@127.0.0.1:1', 'user info'),
+        ('http://[::1:1', 'not a valid URL'),
+        ('http://[1.2.3]:1', ''),  # Python 3.11+ refuses it while parsing; older ones leave it to our IPv6 check
+        ('http://ex%41mple:1', 'host name'),
+        ('http://caf\u00e9.example:1', 'host name'),
+        ('http:///path', 'with a host'),
+        ('file:///etc/passwd', 'http:// or https://'),
+    ],
+)
 def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim, url, expected):
     if expected is None:
         pytest.skip('valid')
@@ -265,37 +321,40 @@ def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim, url, exp
     assert '\r' not in result['msg'] and 'S3cretPart' not in printed
 
 
-@pytest.mark.parametrize('args, expected', [
-    (dict(api_version='v0\r\nX-Injected: 1'), 'api_version must be v followed by digits'),
-    (dict(api_version='../../x'), 'api_version must be v followed by digits'),
-    (dict(api_version='v0/../../x'), 'api_version must be v followed by digits'),
-    (dict(api_version='v0\n'), 'api_version must be v followed by digits'),
-    (dict(timeout='nan'), 'timeout must be'),
-    (dict(timeout='inf'), 'timeout must be'),
-    (dict(timeout=1e300), 'timeout must be'),
-    (dict(timeout=0), 'timeout must be'),
-    (dict(timeout=3600.5), 'timeout must be'),
-    (dict(retries=1000000), 'retries must be from 0 to 10'),
-    (dict(retries=-1), 'retries must be from 0 to 10'),
-    (dict(retries='inf'), 'retries must be a whole number'),
-    (dict(retries=float('-inf')), 'retries must be a whole number'),
-    (dict(headers={'X-Proxy': 'caf\u00e9 \u2603'}), 'headers[X-Proxy] must be a string of printable latin-1'),
-    (dict(headers={'X-Proxy': 'a\r\nX-Injected: 1'}), 'headers[X-Proxy]'),
-    (dict(headers={'X-Proxy': ['proxy-value']}), 'headers[X-Proxy]'),
-    (dict(headers={'X Proxy': 'proxy-value'}), 'headers has a name that is not a valid HTTP header name'),
-    (dict(headers={'Content-Length': '5'}), 'headers may not set Content-Length'),
-    (dict(headers={'X-Textile-Opts': 'store=true'}), 'headers may not set X-Textile-Opts'),
-    (dict(api_password='\u2603 pin'), 'api_password must be latin-1 text'),
-    (dict(api_password='pin\r\n'), 'api_password must be latin-1 text'),
-    (dict(api_username='P\u2603'), 'api_username must be latin-1 text'),
-    (dict(api_username='user:name'), 'api_username must not contain ":"'),
-    (dict(ca_path='/nonexistent/ca.pem'), 'ca_path: there is no readable file at /nonexistent/ca.pem'),
-    (dict(client_cert='/nonexistent/cert.pem'), 'client_cert: there is no readable file'),
-    (dict(client_key='/nonexistent/key.pem', client_cert=__file__), 'client_key: there is no readable file'),
-    (dict(client_key=__file__), 'client_key needs client_cert'),
-    (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
-    (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
-])
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        (dict(api_version='v0\r\nX-Injected: 1'), 'api_version must be v followed by digits'),
+        (dict(api_version='../../x'), 'api_version must be v followed by digits'),
+        (dict(api_version='v0/../../x'), 'api_version must be v followed by digits'),
+        (dict(api_version='v0\n'), 'api_version must be v followed by digits'),
+        (dict(timeout='nan'), 'timeout must be'),
+        (dict(timeout='inf'), 'timeout must be'),
+        (dict(timeout=1e300), 'timeout must be'),
+        (dict(timeout=0), 'timeout must be'),
+        (dict(timeout=3600.5), 'timeout must be'),
+        (dict(retries=1000000), 'retries must be from 0 to 10'),
+        (dict(retries=-1), 'retries must be from 0 to 10'),
+        (dict(retries='inf'), 'retries must be a whole number'),
+        (dict(retries=float('-inf')), 'retries must be a whole number'),
+        (dict(headers={'X-Proxy': 'caf\u00e9 \u2603'}), 'headers[X-Proxy] must be a string of printable latin-1'),
+        (dict(headers={'X-Proxy': 'a\r\nX-Injected: 1'}), 'headers[X-Proxy]'),
+        (dict(headers={'X-Proxy': ['proxy-value']}), 'headers[X-Proxy]'),
+        (dict(headers={'X Proxy': 'proxy-value'}), 'headers has a name that is not a valid HTTP header name'),
+        (dict(headers={'Content-Length': '5'}), 'headers may not set Content-Length'),
+        (dict(headers={'X-Textile-Opts': 'store=true'}), 'headers may not set X-Textile-Opts'),
+        (dict(api_password='\u2603 pin'), 'api_password must be latin-1 text'),
+        (dict(api_password='pin\r\n'), 'api_password must be latin-1 text'),
+        (dict(api_username='P\u2603'), 'api_username must be latin-1 text'),
+        (dict(api_username='user:name'), 'api_username must not contain ":"'),
+        (dict(ca_path='/nonexistent/ca.pem'), 'ca_path: there is no readable file at /nonexistent/ca.pem'),
+        (dict(client_cert='/nonexistent/cert.pem'), 'client_cert: there is no readable file'),
+        (dict(client_key='/nonexistent/key.pem', client_cert=__file__), 'client_key: there is no readable file'),
+        (dict(client_key=__file__), 'client_key needs client_cert'),
+        (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
+        (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
+    ],
+)
 def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, args, expected):
     result, printed = refused(**args)
     assert expected in result['msg'], result['msg']
@@ -304,7 +363,10 @@ def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, arg
 
 def test_a_password_outside_latin1_is_not_named_by_character_or_position(refused):
     result, printed = refused(api_password='pin-\u2603-S3cretPart')
-    assert result['msg'] == 'api_password must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+    assert (
+        result['msg']
+        == 'api_password must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+    )
     assert 'S3cretPart' not in printed
 
 
@@ -312,6 +374,7 @@ def test_a_password_outside_latin1_is_not_named_by_character_or_position(refused
 def test_a_token_given_where_none_belongs_is_never_echoed(sim, option):
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
     from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
+
     token = new_token()
     args = {
         'ids': dict(state='absent', ids=[token]),
@@ -349,6 +412,7 @@ class TestOnlyShownNoLogValuesAreSearched:
                 printed.append((result, text))
             monkeypatch.undo()
             return printed
+
         return run
 
     @pytest.mark.parametrize('inject', [None, True, False])
@@ -357,14 +421,17 @@ class TestOnlyShownNoLogValuesAreSearched:
             pytest.skip('ansible-core before 2.20 always adds the invocation')
         pin = 'S3cret-Pin-Echoed'
         (pruned, pruned_text), (full, full_text) = both_ways(
-            dict(tokens=[new_token()], api_username='P1', api_password=pin), inject,
-            lambda: sim.control.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'))
+            dict(tokens=[new_token()], api_username='P1', api_password=pin),
+            inject,
+            lambda: sim.control.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'),
+        )
         assert pruned_text == full_text and pin not in pruned_text and '********' in pruned['msg']
 
     def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim):
         tokens = [new_token() for index in range(30)]
-        (pruned, pruned_text), (full, full_text) = both_ways(dict(tokens=tokens), None,
-                                                             lambda: sim.control.seed(tokens[:10]))
+        (pruned, pruned_text), (full, full_text) = both_ways(
+            dict(tokens=tokens), None, lambda: sim.control.seed(tokens[:10])
+        )
         assert not pruned.get('failed') and len(pruned['created_ids']) == 20 and pruned_text == full_text
         assert all(token not in pruned_text for token in tokens)
 
@@ -393,8 +460,17 @@ def explained(monkeypatch, err, **args):
     return run_main(monkeypatch, lambda: TextileModule(argument_spec={}).fail_json('It failed', error=err), args)['msg']
 
 
-@pytest.mark.parametrize('kind, hinted', [('connection', True), ('dns', True), ('timeout', True), ('tls', False),
-                                          ('server_error', False), ('not_found', False)])
+@pytest.mark.parametrize(
+    'kind, hinted',
+    [
+        ('connection', True),
+        ('dns', True),
+        ('timeout', True),
+        ('tls', False),
+        ('server_error', False),
+        ('not_found', False),
+    ],
+)
 def test_only_a_node_not_reached_at_the_default_api_url_gets_the_default_hint(monkeypatch, kind, hinted):
     err = TextileError('GET /health: failed.', kind=kind, method='GET', path='/health')
     msg = explained(monkeypatch, err)
@@ -414,8 +490,9 @@ def test_only_a_404_of_the_tokens_list_asks_the_node_what_it_is(monkeypatch, sim
 
 
 def test_the_404_diagnosis_names_the_node_and_the_api_version_asked_for(monkeypatch, sim):
-    sim.control.add_fault(method='GET', path='/', action='status', status=200,
-                          body=json.dumps({'node_version': '0.9.1'}))
+    sim.control.add_fault(
+        method='GET', path='/', action='status', status=200, body=json.dumps({'node_version': '0.9.1'})
+    )
     err = TextileError('Not found.', kind='not_found', path='/api/v3/tokens')
     msg = explained(monkeypatch, err, api_url=sim.url, api_version='v3')
     assert f'{sim.url} is a go-textile node API, version 0.9.1 (API unknown)' in msg

@@ -25,7 +25,7 @@ def oracle_encode(data):
 def test_fixture_keys_are_what_they_claim():
     assert len(oracle_encode(SHORT_KEY)) == 59
     assert oracle_encode(ZERO_FIRST_KEY).startswith('1')
-    assert b'\x00' in ZERO_IN_SECRET_KEY[tf.ID_BYTES:] and ZERO_IN_SECRET_KEY[0] != 0
+    assert b'\x00' in ZERO_IN_SECRET_KEY[tf.ID_BYTES :] and ZERO_IN_SECRET_KEY[0] != 0
     assert all(len(key) == tf.TOKEN_BYTES for key in FIXTURE_KEYS)
 
 
@@ -50,12 +50,15 @@ def test_leading_zero_bytes_are_ones_and_back():
     assert tf.b58encode(b'') == ''
 
 
-@pytest.mark.parametrize('text, words', [
-    ('', 'empty'),
-    ('abc0def', 'character 4'),
-    ('abcOdef', 'character 4'),
-    ('ab\u00e9', 'character 3'),
-])
+@pytest.mark.parametrize(
+    'text, words',
+    [
+        ('', 'empty'),
+        ('abc0def', 'character 4'),
+        ('abcOdef', 'character 4'),
+        ('ab\u00e9', 'character 3'),
+    ],
+)
 def test_b58decode_errors_name_the_position_not_the_value(text, words):
     with pytest.raises(ValueError) as exc_info:
         tf.b58decode(text)
@@ -90,7 +93,9 @@ def test_parse_token_error_does_not_echo_a_bad_token():
     assert bad[:20] not in str(exc_info.value)
 
 
-@pytest.mark.parametrize('text', ['0123456789abcdef0123456', '0123456789abcdef012345678', 'g123456789abcdef01234567', 12])
+@pytest.mark.parametrize(
+    'text', ['0123456789abcdef0123456', '0123456789abcdef012345678', 'g123456789abcdef01234567', 12]
+)
 def test_normalize_id_refuses(text):
     with pytest.raises(tf.TokenFormatError):
         tf.normalize_id(text)

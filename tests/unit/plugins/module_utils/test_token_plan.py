@@ -38,36 +38,46 @@ OTHER = 'ffeeddccbbaa998877665544'
 
 
 class TestChooseAction:
-    @pytest.mark.parametrize('kwargs, action', [
-        (dict(state='present', tokens=[]), DECLARE),
-        (dict(state='present', tokens=[A], exclusive=True, keep_ids=[OTHER], verify_secret=True), DECLARE),
-        (dict(state='present'), MINT),
-        (dict(state='present', store=False), MINT),
-        (dict(state='present', tokens=[], keep_ids=[]), DECLARE),
-        (dict(state='absent', tokens=[A]), REMOVE),
-        (dict(state='absent', ids=[]), REMOVE),
-        (dict(state='absent', tokens=[], ids=[OTHER]), REMOVE),
-    ])
+    @pytest.mark.parametrize(
+        'kwargs, action',
+        [
+            (dict(state='present', tokens=[]), DECLARE),
+            (dict(state='present', tokens=[A], exclusive=True, keep_ids=[OTHER], verify_secret=True), DECLARE),
+            (dict(state='present'), MINT),
+            (dict(state='present', store=False), MINT),
+            (dict(state='present', tokens=[], keep_ids=[]), DECLARE),
+            (dict(state='absent', tokens=[A]), REMOVE),
+            (dict(state='absent', ids=[]), REMOVE),
+            (dict(state='absent', tokens=[], ids=[OTHER]), REMOVE),
+        ],
+    )
     def test_allowed(self, kwargs, action):
         assert choose_action(**kwargs) == action
 
-    @pytest.mark.parametrize('kwargs, names', [
-        (dict(state='present', tokens=[A], ids=[OTHER]), ['ids', 'state=absent']),
-        (dict(state='present', ids=[OTHER]), ['ids']),
-        (dict(state='absent', tokens=[A], exclusive=True), ['exclusive', 'state=absent']),
-        (dict(state='absent', ids=[OTHER], keep_ids=[OTHER], verify_secret=True), ['keep_ids and verify_secret']),
-        (dict(state='absent', ids=[OTHER], store=False), ['store', 'state=absent']),
-        (dict(state='absent'), ['tokens', 'ids']),
-        (dict(state='present', tokens=[A], store=True), ['store', 'tokens']),
-        (dict(state='present', tokens=[A], store=False), ['store']),
-        (dict(state='present', exclusive=True), ['exclusive', 'mints']),
-        (dict(state='present', verify_secret=True, keep_ids=[OTHER]), ['keep_ids and verify_secret', 'mints']),
-        (dict(state='present', tokens=[A], keep_ids=[OTHER]), ['keep_ids', 'exclusive=true']),
-        (dict(state='absent', ids=[OTHER], exclusive=True, keep_ids=[OTHER], verify_secret=True, store=True),
-         ['exclusive, keep_ids, verify_secret and store cannot be used with state=absent.']),
-        (dict(state='present', exclusive=True, keep_ids=[OTHER], verify_secret=True),
-         ['exclusive, keep_ids and verify_secret need tokens;']),
-    ])
+    @pytest.mark.parametrize(
+        'kwargs, names',
+        [
+            (dict(state='present', tokens=[A], ids=[OTHER]), ['ids', 'state=absent']),
+            (dict(state='present', ids=[OTHER]), ['ids']),
+            (dict(state='absent', tokens=[A], exclusive=True), ['exclusive', 'state=absent']),
+            (dict(state='absent', ids=[OTHER], keep_ids=[OTHER], verify_secret=True), ['keep_ids and verify_secret']),
+            (dict(state='absent', ids=[OTHER], store=False), ['store', 'state=absent']),
+            (dict(state='absent'), ['tokens', 'ids']),
+            (dict(state='present', tokens=[A], store=True), ['store', 'tokens']),
+            (dict(state='present', tokens=[A], store=False), ['store']),
+            (dict(state='present', exclusive=True), ['exclusive', 'mints']),
+            (dict(state='present', verify_secret=True, keep_ids=[OTHER]), ['keep_ids and verify_secret', 'mints']),
+            (dict(state='present', tokens=[A], keep_ids=[OTHER]), ['keep_ids', 'exclusive=true']),
+            (
+                dict(state='absent', ids=[OTHER], exclusive=True, keep_ids=[OTHER], verify_secret=True, store=True),
+                ['exclusive, keep_ids, verify_secret and store cannot be used with state=absent.'],
+            ),
+            (
+                dict(state='present', exclusive=True, keep_ids=[OTHER], verify_secret=True),
+                ['exclusive, keep_ids and verify_secret need tokens;'],
+            ),
+        ],
+    )
     def test_conflicts_name_the_options(self, kwargs, names):
         with pytest.raises(PlanError) as info:
             choose_action(**kwargs)
@@ -100,13 +110,19 @@ class TestNormalizeTokens:
         assert 'tokens[1]' in text and 'tokens[3]' in text and ident.hex() in text
         assert first not in text and second not in text
 
-    @pytest.mark.parametrize('bad', [
-        '', '   ', None,
-        '0OIl' + 'a' * 56,                      # characters outside the base58 alphabet
-        b58encode(os.urandom(43)),              # 43 bytes
-        b58encode(os.urandom(45)),              # 45 bytes
-        b58encode(os.urandom(72)),              # a list entry, not a token
-    ], ids=['empty', 'blank', 'none', 'alphabet', '43-bytes', '45-bytes', 'list-entry'])
+    @pytest.mark.parametrize(
+        'bad',
+        [
+            '',
+            '   ',
+            None,
+            '0OIl' + 'a' * 56,  # characters outside the base58 alphabet
+            b58encode(os.urandom(43)),  # 43 bytes
+            b58encode(os.urandom(45)),  # 45 bytes
+            b58encode(os.urandom(72)),  # a list entry, not a token
+        ],
+        ids=['empty', 'blank', 'none', 'alphabet', '43-bytes', '45-bytes', 'list-entry'],
+    )
     def test_bad_token_names_position_and_never_echoes(self, bad):
         with pytest.raises(PlanError) as info:
             normalize_tokens([A, bad], option='tokens')
@@ -131,7 +147,9 @@ class TestNormalizeTokens:
 class TestNormalizeIds:
     def test_lowercase_strip_merge(self):
         assert normalize_ids([' AABBCCDDEEFF001122334455 ', 'aabbccddeeff001122334455', OTHER]) == [
-            'aabbccddeeff001122334455', OTHER]
+            'aabbccddeeff001122334455',
+            OTHER,
+        ]
 
     def test_none_is_empty(self):
         assert normalize_ids(None) == []
@@ -204,12 +222,15 @@ def test_diff_of_nothing_is_empty():
     assert id_diff([], []) == {'before': '', 'after': ''}
 
 
-@pytest.mark.parametrize('kwargs, changed', [
-    (dict(), False),
-    (dict(created_ids=['x']), True),
-    (dict(removed_ids=['x']), True),
-    (dict(replaced_ids=['x']), True),
-    (dict(minted_stored=True), True),
-])
+@pytest.mark.parametrize(
+    'kwargs, changed',
+    [
+        (dict(), False),
+        (dict(created_ids=['x']), True),
+        (dict(removed_ids=['x']), True),
+        (dict(replaced_ids=['x']), True),
+        (dict(minted_stored=True), True),
+    ],
+)
 def test_is_changed(kwargs, changed):
     assert is_changed(**kwargs) is changed

@@ -10,18 +10,23 @@ import os
 from unittest import mock
 
 import pytest
-
 from ansible.module_utils import basic
 from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, b58encode, parse_token
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
+    TokenFormatError,
+    b58encode,
+    parse_token,
+)
 
 
 def new_token(first=None, secret=None):
     """A random token; ``first`` and ``secret`` fix its ID bytes and secret bytes."""
-    return b58encode((first if first is not None else os.urandom(12)) + (secret if secret is not None else os.urandom(32)))
+    return b58encode(
+        (first if first is not None else os.urandom(12)) + (secret if secret is not None else os.urandom(32))
+    )
 
 
 def api_requests(sim, method=None):
@@ -102,6 +107,7 @@ def run_entry_point(main, args):
     with contextlib.ExitStack() as stack:
         if _secrets.HAS_SECRETS_API:  # every namespace the registry is reached through (tests reload some)
             from ansible.module_utils.common import arg_spec  # pylint: disable=import-outside-toplevel
+
             spaces = [vars(basic._secrets), vars(arg_spec._secrets), _secrets.register_secrets.__globals__]
             fresh = {'_secret_masker': type(basic._secrets._secret_masker)()}
             for space in {id(space): space for space in spaces}.values():

@@ -40,24 +40,67 @@ TOKENS = st.binary(min_size=44, max_size=44).map(b58encode)
 SHORT_TEXT = st.text(st.characters(exclude_categories=('Cs',)), max_size=12)
 NASTY_TEXT = st.one_of(
     st.text(st.characters(exclude_categories=('Cs',)), max_size=40),
-    st.sampled_from(['', ' ', '\r\n', '\x00', '\t', 'nan', 'inf', '-inf', '-1', '0', '1e300', '99999', 'v0', 'V0',
-                     'v0\r\nX-Injected: 1', '../../x', 'v0/../../x', 'true', 'None', '{{ lookup("env", "HOME") }}',
-                     '\u2603', 'caf\u00e9', '\u202e', 'a' * 5000]),
+    st.sampled_from(
+        [
+            '',
+            ' ',
+            '\r\n',
+            '\x00',
+            '\t',
+            'nan',
+            'inf',
+            '-inf',
+            '-1',
+            '0',
+            '1e300',
+            '99999',
+            'v0',
+            'V0',
+            'v0\r\nX-Injected: 1',
+            '../../x',
+            'v0/../../x',
+            'true',
+            'None',
+            '{{ lookup("env", "HOME") }}',
+            '\u2603',
+            'caf\u00e9',
+            '\u202e',
+            'a' * 5000,
+        ]
+    ),
     TOKENS,
     st.builds(lambda before, token, after: before + token + after, SHORT_TEXT, TOKENS, SHORT_TEXT),
 )
-SCALARS = st.one_of(NASTY_TEXT, st.integers(min_value=-2 ** 70, max_value=2 ** 70), st.booleans(), st.none(),
-                    st.floats(allow_nan=True, allow_infinity=True))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NASTY_TEXT, inner, max_size=3),
-                      max_leaves=6)
+SCALARS = st.one_of(
+    NASTY_TEXT,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NASTY_TEXT, inner, max_size=3), max_leaves=6
+)
 
 
 def urls(port):
     parts = st.tuples(
         st.sampled_from(['http', 'https', 'HTTP', 'ftp', '']),
         st.sampled_from(['', '', '', 'user:pw@', 'user:ab@S3cretPart@', 'u@']),
-        st.sampled_from(['127.0.0.1', '127.0.0.1', 'localhost', '[::1]', '[::1', 'exa mple', 'ex%41mple',
-                         'cafe.example', '10.0.0.1', '']),
+        st.sampled_from(
+            [
+                '127.0.0.1',
+                '127.0.0.1',
+                'localhost',
+                '[::1]',
+                '[::1',
+                'exa mple',
+                'ex%41mple',
+                'cafe.example',
+                '10.0.0.1',
+                '',
+            ]
+        ),
         st.sampled_from([f':{port}', f':{port}', f':{port}', '', ':0', ':99999', ':abc', ':', ':-1']),
         st.sampled_from(['', '', '/', '/prefix', '/a/../b', '/%0d%0a', '/\r\n', '/\x00']),
         st.sampled_from(['', '', '', '?q=1', '#frag', '\r\nHost: x', ' ', '\n']),
@@ -65,8 +108,12 @@ def urls(port):
     return st.one_of(parts.map(lambda p: f'{p[0]}://{p[1]}{p[2]}{p[3]}{p[4]}{p[5]}'), NASTY_TEXT, VALUES)
 
 
-HEADER_NAMES = st.one_of(st.sampled_from(['X-Proxy', 'Authorization', 'X-Textile-Opts', 'Content-Length', 'Host',
-                                          'Bad Name', 'Bad:Name', '', 'X\r\nY']), NASTY_TEXT)
+HEADER_NAMES = st.one_of(
+    st.sampled_from(
+        ['X-Proxy', 'Authorization', 'X-Textile-Opts', 'Content-Length', 'Host', 'Bad Name', 'Bad:Name', '', 'X\r\nY']
+    ),
+    NASTY_TEXT,
+)
 VALID_IDS = st.binary(min_size=12, max_size=12).map(bytes.hex)
 ID_VALUES = st.one_of(VALID_IDS, st.just('AB' * 12), TOKENS, NASTY_TEXT, VALUES)
 TOKEN_VALUES = st.one_of(TOKENS, TOKENS, NASTY_TEXT, VALUES)
@@ -78,8 +125,10 @@ FLAGS = (st.booleans(), VALUES)
 def options(module, port, existing):
     """Every option of the module: (a strategy of good values, a strategy of nasty ones)."""
     connection = {
-        'api_url': (st.sampled_from([f'http://127.0.0.1:{port}', f'http://localhost:{port}/', f'http://[::1]:{port}']),
-                    urls(port)),
+        'api_url': (
+            st.sampled_from([f'http://127.0.0.1:{port}', f'http://localhost:{port}/', f'http://[::1]:{port}']),
+            urls(port),
+        ),
         'api_version': (st.just('v0'), VALUES),
         'api_username': (st.sampled_from(['Puser', 'caf\u00e9']), VALUES),
         'api_password': (st.sampled_from(['pin', '\u00e9\u00e9-secret-pin-value']), VALUES),
@@ -87,20 +136,35 @@ def options(module, port, existing):
         'ca_path': (st.just(existing), st.sampled_from([existing + '.missing', os.path.dirname(existing)]) | VALUES),
         'client_cert': (st.just(existing), st.sampled_from([existing + '.missing']) | VALUES),
         'client_key': (st.nothing(), st.sampled_from([existing, existing + '.missing']) | VALUES),
-        'timeout': (st.sampled_from([1, 5.5, 30, '2']), st.sampled_from(
-            [0, -1, 3601, 1e300, float('nan'), float('inf'), 'nan', '-inf', 1e-300]) | VALUES),
+        'timeout': (
+            st.sampled_from([1, 5.5, 30, '2']),
+            st.sampled_from([0, -1, 3601, 1e300, float('nan'), float('inf'), 'nan', '-inf', 1e-300]) | VALUES,
+        ),
         'retries': (st.sampled_from([0, 1, '2']), st.sampled_from([11, -1, 1000000]) | VALUES),
-        'headers': (st.dictionaries(st.sampled_from(['X-Proxy', 'X-Forwarded-Prefix']), st.sampled_from(['proxy-value-1', 'Bearer proxy-key-2']),
-                                    max_size=2),
-                    st.dictionaries(HEADER_NAMES, VALUES, max_size=3) | VALUES),
+        'headers': (
+            st.dictionaries(
+                st.sampled_from(['X-Proxy', 'X-Forwarded-Prefix']),
+                st.sampled_from(['proxy-value-1', 'Bearer proxy-key-2']),
+                max_size=2,
+            ),
+            st.dictionaries(HEADER_NAMES, VALUES, max_size=3) | VALUES,
+        ),
     }
     own = {
         textile_cafe_token: {
             'state': (st.sampled_from(['present', 'absent']), VALUES),
-            'tokens': TOKEN_LISTS, 'token': TOKEN_LISTS, 'ids': ID_LISTS, 'id': ID_LISTS, 'exclusive': FLAGS,
-            'keep_ids': ID_LISTS, 'verify_secret': FLAGS, 'store': FLAGS,
-            'concurrency': (st.integers(min_value=1, max_value=16),
-                            st.sampled_from([0, 17, -1, 2 ** 63, 'inf', float('nan'), '4']) | VALUES),
+            'tokens': TOKEN_LISTS,
+            'token': TOKEN_LISTS,
+            'ids': ID_LISTS,
+            'id': ID_LISTS,
+            'exclusive': FLAGS,
+            'keep_ids': ID_LISTS,
+            'verify_secret': FLAGS,
+            'store': FLAGS,
+            'concurrency': (
+                st.integers(min_value=1, max_value=16),
+                st.sampled_from([0, 17, -1, 2**63, 'inf', float('nan'), '4']) | VALUES,
+            ),
         },
         textile_cafe_token_info: {'ids': ID_LISTS, 'id': ID_LISTS, 'tokens': TOKEN_LISTS, 'token': TOKEN_LISTS},
     }[module]
@@ -119,9 +183,11 @@ def arguments(module, port, existing):
         return {name: value for name, value in args.items() if value is not None}
 
     good = st.fixed_dictionaries({name: pick(good) for name, (good, nasty) in specs.items()}).map(
-        lambda args: dict(args, api_url=args['api_url'] or f'http://127.0.0.1:{port}'))
-    one_bad = st.tuples(good, st.sampled_from(sorted(specs)).flatmap(
-        lambda name: st.tuples(st.just(name), specs[name][1]))).map(lambda pair: dict(pair[0], **dict([pair[1]])))
+        lambda args: dict(args, api_url=args['api_url'] or f'http://127.0.0.1:{port}')
+    )
+    one_bad = st.tuples(
+        good, st.sampled_from(sorted(specs)).flatmap(lambda name: st.tuples(st.just(name), specs[name][1]))
+    ).map(lambda pair: dict(pair[0], **dict([pair[1]])))
     mixed = st.fixed_dictionaries({name: pick(st.one_of(good, good, nasty)) for name, (good, nasty) in specs.items()})
     return st.one_of(good, one_bad, mixed).map(drop_none)
 
@@ -133,7 +199,7 @@ def token_windows(args):
     for run in BASE58_RUN.findall(text):
         for size in (59, 60, 61):
             for start in range(len(run) - size + 1):
-                window = run[start:start + size]
+                window = run[start : start + size]
                 if len(b58decode(window)) == 44:
                     found.add(window)
     return found
@@ -165,8 +231,11 @@ def must_be_refused(args):
     if isinstance(version, str) and not re.fullmatch(r'v[0-9]+', version):
         return 'api_version'
     timeout = args.get('timeout')
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and not (
-            math.isfinite(timeout) and 0 < timeout <= 3600):
+    if (
+        isinstance(timeout, (int, float))
+        and not isinstance(timeout, bool)
+        and not (math.isfinite(timeout) and 0 < timeout <= 3600)
+    ):
         return 'timeout'
     retries = args.get('retries')
     if isinstance(retries, int) and not isinstance(retries, bool) and not 0 <= retries <= 10:
@@ -219,8 +288,12 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
     # Options a message can name, as words (the alias token is a word of almost every message: it proves nothing).
     names = re.compile(r'\b(%s)\b' % '|'.join(sorted(set(options(module, server.port, existing)) - {'token'})))
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(arguments(module, server.port, existing))
     def check(args):
         server.control.reset()

@@ -13,23 +13,30 @@ import types
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module, _secrets
+from ansible_collections.textileio.textile.plugins.module_utils import _secrets
+from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, Tokens
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as info_module
-
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
-    MASK, api_requests, assert_no_secret, new_token, run_entry_point)
+    MASK,
+    api_requests,
+    assert_no_secret,
+    new_token,
+    run_entry_point,
+)
 
 
 @pytest.fixture
 def run(run_module, sim):
     """Run the module against the simulator; every result is checked for leaked secrets."""
+
     def call(tokens_used=(), allowed_key=None, **args):
         result = run_module(module, dict({'api_url': sim.url, 'retries': 0}, **args))
         assert_no_secret(result, list(tokens_used) + list(args.get('tokens') or []), allowed_key)
         return result
+
     return call
 
 
@@ -68,8 +75,11 @@ class TestDeclare:
         assert len(api_requests(sim)) == 2
 
     def test_input_fixtures(self, run, sim):
-        tokens = [new_token(b'\0' + os.urandom(11)), new_token(b'\x01' + os.urandom(11)),
-                  new_token(secret=b'\0' + os.urandom(31))]
+        tokens = [
+            new_token(b'\0' + os.urandom(11)),
+            new_token(b'\x01' + os.urandom(11)),
+            new_token(secret=b'\0' + os.urandom(31)),
+        ]
         result = run(tokens=tokens)
         assert result['created_ids'] == ids(*tokens) == sim.control.state_ids()
         assert all(sim.validate_token(token) for token in tokens)
@@ -272,7 +282,6 @@ class TestMint:
         assert result['orphaned_ids'][0] in result['msg'] and 'ids' in result['msg']
         assert len(api_requests(sim, 'GET')) == 2
 
-
     def test_unstored_mint_reports_the_stored_ids_unchanged(self, run, sim):
         existing = new_token()
         sim.control.seed([existing])
@@ -287,8 +296,10 @@ class TestMint:
         sim.control.seed([existing])
         result = run(_ansible_check_mode=True, _ansible_diff=True)
         assert result['ids'] == ids(existing) and result['created_ids'] == []
-        assert result['diff'] == {'before': token_id(existing),  # the after list is sorted, like every ID list
-                                  'after': f'(the ID of the minted token)\n{token_id(existing)}'}
+        assert result['diff'] == {
+            'before': token_id(existing),  # the after list is sorted, like every ID list
+            'after': f'(the ID of the minted token)\n{token_id(existing)}',
+        }
 
     def test_a_failed_stored_mint_that_stored_nothing_says_so(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
@@ -319,7 +330,8 @@ class TestMint:
         result = run()
         assert result['failed'] and result['msg'].startswith(
             'Minting a token failed (POST /api/v0/tokens: no answer); listing the tokens to look for an orphaned '
-            'token failed: ')
+            'token failed: '
+        )
 
     def test_a_failed_unstored_mint_looks_for_no_orphan(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
@@ -408,20 +420,25 @@ class TestImportFailures:
 
 
 class TestInputAndConnection:
-    @pytest.mark.parametrize('args, expected', [
-        (dict(tokens=['good', 'not-a-token']), 'tokens[0]'),
-        (dict(tokens=['GOOD', '']), 'tokens[1]'),
-        (dict(state='absent', ids=['abc']), 'ids[0]'),
-        (dict(tokens=['GOOD'], exclusive=True, keep_ids=['GOOD', 'zz']), 'keep_ids[0]'),
-        (dict(ids=['ab' * 12]), 'ids can only be used with state=absent'),
-        (dict(state='absent', tokens=['GOOD'], exclusive=True), 'exclusive cannot be used with state=absent'),
-        (dict(tokens=['GOOD'], store=True), 'store only applies to minting'),
-        (dict(state='absent'), 'needs tokens, ids'),
-    ])
+    @pytest.mark.parametrize(
+        'args, expected',
+        [
+            (dict(tokens=['good', 'not-a-token']), 'tokens[0]'),
+            (dict(tokens=['GOOD', '']), 'tokens[1]'),
+            (dict(state='absent', ids=['abc']), 'ids[0]'),
+            (dict(tokens=['GOOD'], exclusive=True, keep_ids=['GOOD', 'zz']), 'keep_ids[0]'),
+            (dict(ids=['ab' * 12]), 'ids can only be used with state=absent'),
+            (dict(state='absent', tokens=['GOOD'], exclusive=True), 'exclusive cannot be used with state=absent'),
+            (dict(tokens=['GOOD'], store=True), 'store only applies to minting'),
+            (dict(state='absent'), 'needs tokens, ids'),
+        ],
+    )
     def test_bad_input_fails_before_any_request(self, run, sim, args, expected):
         good = new_token()
-        args = {key: [good if value == 'GOOD' else value for value in values] if isinstance(values, list) else values
-                for key, values in args.items()}
+        args = {
+            key: [good if value == 'GOOD' else value for value in values] if isinstance(values, list) else values
+            for key, values in args.items()
+        }
         result = run(**args)
         assert result['failed'] and expected in result['msg']
         assert result['created_ids'] == result['removed_ids'] == result['replaced_ids'] == []
@@ -455,14 +472,18 @@ class TestInputAndConnection:
 
     def test_unreachable_default_url_says_the_default_was_used(self, run_module, monkeypatch, closed_port):
         from ansible_collections.textileio.textile.plugins.module_utils import _textile_module
+
         monkeypatch.setattr(_textile_module, 'DEFAULT_API_URL', f'http://127.0.0.1:{closed_port}')
         monkeypatch.delenv('TEXTILE_API_URL', raising=False)
         result = run_module(module, dict(retries=0, tokens=[]))
         assert result['failed'] and 'Connection refused' in result['msg']
         assert f'api_url was not set, so the default http://127.0.0.1:{closed_port} was used' in result['msg']
 
-    @pytest.mark.parametrize('args', [dict(api_url='http://u:p@127.0.0.1:1'), dict(state='gone'), dict(nope=1)],
-                             ids=['connection-option', 'argument-spec', 'unknown-option'])
+    @pytest.mark.parametrize(
+        'args',
+        [dict(api_url='http://u:p@127.0.0.1:1'), dict(state='gone'), dict(nope=1)],
+        ids=['connection-option', 'argument-spec', 'unknown-option'],
+    )
     def test_every_failure_carries_the_id_lists(self, run_module, args):
         result = run_module(module, args)
         assert result['failed'] and result['changed'] is False
@@ -479,6 +500,7 @@ class TestBasicAuth:
     @pytest.fixture
     def auth_sim(self):
         from ansible_collections.textileio.textile.tests.simulator.textile_sim import SimServer
+
         with SimServer(bcrypt_cost=4, username='Paddress', password='pin1234') as server:
             yield server
 
@@ -559,8 +581,11 @@ class TestFaultsAReviewPlanted:
 
     def test_a_mint_over_plain_http_to_a_remote_name_warns(self, run_module, sim, monkeypatch):
         real = socket.getaddrinfo
-        monkeypatch.setattr(socket, 'getaddrinfo', lambda host, *args, **kwargs: real(
-            '127.0.0.1' if host == 'cafe.example' else host, *args, **kwargs))
+        monkeypatch.setattr(
+            socket,
+            'getaddrinfo',
+            lambda host, *args, **kwargs: real('127.0.0.1' if host == 'cafe.example' else host, *args, **kwargs),
+        )
         result = run_module(module, dict(api_url=f'http://cafe.example:{sim.port}', store=False, retries=0))
         assert not result['failed'] and result['token']
         assert any('plain http to cafe.example' in warning for warning in result['warnings'])
@@ -607,6 +632,7 @@ class TestConcurrency:
             finally:
                 with ready:
                     state['now'] -= 1
+
         monkeypatch.setattr(Tokens, 'create', create)
         return state
 
@@ -636,6 +662,7 @@ class TestConcurrency:
             finally:
                 with lock:
                     state['now'] -= 1
+
         monkeypatch.setattr(Tokens, 'remove_id', remove_id)
         stored = [new_token() for index in range(6)]
         sim.control.seed(stored)

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as module
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
@@ -25,6 +24,7 @@ def run(run_module, sim):
         assert_no_secret(result, args.get('tokens') or [])
         assert result['failed'] or result['changed'] is False
         return result
+
     return call
 
 
@@ -84,10 +84,13 @@ def test_failed_list_fails(run, sim):
     assert result['failed'] and 'db error' in result['msg'] and 'Listing the tokens failed' in result['msg']
 
 
-@pytest.mark.parametrize('args, expected', [
-    (dict(ids=['ab' * 12, 'xyz']), 'ids[1]'),
-    (dict(tokens=['nope']), 'tokens[0]'),
-])
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        (dict(ids=['ab' * 12, 'xyz']), 'ids[1]'),
+        (dict(tokens=['nope']), 'tokens[0]'),
+    ],
+)
 def test_bad_input_fails_before_any_request(run, sim, args, expected):
     result = run(**args)
     assert result['failed'] and expected in result['msg'] and api_requests(sim) == []
