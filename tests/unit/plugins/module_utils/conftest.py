@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import collections
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
 
 import pytest
+
+from ansible_collections.textileio.textile.tests.simulator import tlsutil
 
 Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
 
@@ -110,84 +110,21 @@ def raw_server():
         server.stop()
 
 
-def _certificate(subject, issuer_name, issuer_key, public_key, ca, sans=()):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    else:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope='session')
 def test_ca(tmp_path_factory):
-    """Files of a generated CA, a server and a client certificate it signed (with keys), and an unrelated CA."""
+    """Files of a generated CA, a server (127.0.0.1, localhost) and a client certificate it signed, and the
+    certificate of an unrelated CA (``other_ca``)."""
     pytest.importorskip('cryptography')
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    def pem(obj):
-        if isinstance(obj, x509.Certificate):
-            return obj.public_bytes(serialization.Encoding.PEM)
-        return obj.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-
-    directory = tmp_path_factory.mktemp('tls')
-    files = {}
-    ca_key, other_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(4))
-    certs = {
-        'ca': _certificate('textile test CA', 'textile test CA', ca_key, ca_key.public_key(), True),
-        'other_ca': _certificate('unrelated CA', 'unrelated CA', other_key, other_key.public_key(), True),
-        'server': _certificate(
-            '127.0.0.1',
-            'textile test CA',
-            ca_key,
-            server_key.public_key(),
-            False,
-            [x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')],
-        ),
-        'client': _certificate(
-            'ansible', 'textile test CA', ca_key, client_key.public_key(), False, [x509.DNSName('ansible.example')]
-        ),
+    paths = tlsutil.make_test_ca(str(tmp_path_factory.mktemp('tls')), name='textile test CA')
+    other = tlsutil.make_test_ca(str(tmp_path_factory.mktemp('other-tls')), name='unrelated CA')
+    return {
+        'other_ca': other.ca_cert,
+        'ca': paths.ca_cert,
+        'server': paths.server_cert,
+        'server_key': paths.server_key,
+        'client': paths.client_cert,
+        'client_key': paths.client_key,
     }
-    for name, obj in list(certs.items()) + [('server_key', server_key), ('client_key', client_key)]:
-        files[name] = str(directory / f'{name}.pem')
-        with open(files[name], 'wb') as handle:
-            handle.write(pem(obj))
-    return files
 
 
 @pytest.fixture
