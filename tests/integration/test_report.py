@@ -10,8 +10,9 @@ import stat
 from html.parser import HTMLParser
 
 import pytest
-from harness import REPO_ROOT, closed_port, ids_of, token_id
+from harness import REPO_ROOT, ids_of, token_id
 from test_roles import fleet, fqcn_playbook
+from textile_sim import closed_port
 
 PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
 ROLE = "textileio.textile.cafe_token_report : "

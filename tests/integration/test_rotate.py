@@ -9,9 +9,10 @@ import shlex
 import stat
 
 import pytest
-from harness import REPO_ROOT, closed_port, ids_of, token_id, validates
+from harness import REPO_ROOT, ids_of, token_id, validates
 from test_report import read_report
 from test_roles import fleet, fqcn_playbook
+from textile_sim import closed_port
 
 SHOW = "Show the rotation (token ID, removed IDs per cafe, token file)"
 STATS = "Publish the rotation as a statistic for AWX and Automation Platform"
