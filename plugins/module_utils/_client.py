@@ -70,6 +70,7 @@ RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')
 # Requests that cannot be built are never retried (RequestNotBuilt: a ValueError or UnicodeError while building).
 UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader', 'RequestNotBuilt')
+DEFAULT_API_URL = 'http://127.0.0.1:40600'  # go-textile's API address
 MAX_RETRIES = 10
 MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
 MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may have in flight at once
@@ -180,7 +181,7 @@ class TextileAPI:
 
     def __init__(
         self,
-        api_url: str = 'http://127.0.0.1:40600',
+        api_url: str = DEFAULT_API_URL,
         api_version: str = 'v0',
         username: str | None = None,
         password: str | None = None,

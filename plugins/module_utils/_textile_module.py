@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import (
+    DEFAULT_API_URL,
     HAS_REQUESTS,
+    MAX_RETRIES,
     REQUESTS_IMPORT_ERROR,
     URLLIB3_PROBLEM,
     TextileAPI,
@@ -44,8 +46,6 @@ VALIDATE_LOG_WARNING = (
     '(<repo>/logs/textile.log) and into any reverse proxy access log. Install bcrypt on that host '
     '(pip install bcrypt) to check secrets locally.'
 )
-
-DEFAULT_API_URL = 'http://127.0.0.1:40600'
 
 
 def connection_argument_spec() -> dict[str, dict[str, Any]]:
@@ -77,7 +77,6 @@ def is_loopback(host: str | None) -> bool:
 
 FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
 MAX_TIMEOUT = 3600
-MAX_RETRIES = 10
 # RFC 9110 field names (tokens); values printable latin-1 (no control characters, so no CR or LF).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HOST_NAME = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?')
