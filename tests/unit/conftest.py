@@ -1,10 +1,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures shared by every unit suite: the simulator (the one shape every suite uses: ``url``, ``port``,
-``control``) and a loopback port nobody listens on."""
+``control``), a loopback port nobody listens on, and a stub of ansible-core 2.22's secrets API."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+
 import pytest
+
+from ansible_collections.textileio.textile.plugins.module_utils import _secrets
 
 
 @pytest.fixture
@@ -21,3 +27,27 @@ def closed_port():
     """A loopback port nobody listens on."""
     textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
     return textile_sim.closed_port()
+
+
+class Marked(str):
+    """What the stub register_secret hands back, so a test can tell a value went through it."""
+
+
+@pytest.fixture
+def secrets_api():
+    """A stub ``ansible.module_utils.secrets`` with _secrets reloaded against it: yields the reloaded _secrets,
+    the list of values registered through the stub, and the class of what register_secret hands back. The real
+    module (or its absence) is back in sys.modules, the very same object, and _secrets reloaded afterwards."""
+    registered: list = []
+    stub = types.ModuleType('ansible.module_utils.secrets')
+
+    def register_secret(value):
+        registered.append(value)
+        return Marked(value)
+
+    stub.register_secret = register_secret
+    stub.register_secrets = lambda values: registered.extend(sorted(values))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, stub.__name__, stub)
+        yield importlib.reload(_secrets), registered, Marked
+    importlib.reload(_secrets)

@@ -26,40 +26,18 @@ needs_secrets_api = pytest.mark.skipif(
 )
 
 
-class Marked(str):
-    """What the stub register_secret hands back, so the test can tell the value went through it."""
-
-
-@pytest.fixture
-def secrets_api(monkeypatch):
-    """Install a stub ``ansible.module_utils.secrets`` and reload _secrets against it; undo afterwards."""
-    registered = []
-    stub = types.ModuleType(STUB)
-
-    def register_secret(value):
-        registered.append(value)
-        return Marked(value)
-
-    stub.register_secret = register_secret
-    stub.register_secrets = lambda values: registered.extend(sorted(values))
-    monkeypatch.setitem(sys.modules, STUB, stub)
-    yield importlib.reload(_secrets), registered
-    monkeypatch.undo()  # the real module (or its absence) back in sys.modules, the very same object
-    importlib.reload(_secrets)
-
-
 def test_registers_and_returns_the_value_with_the_secrets_api(secrets_api):
-    module, registered = secrets_api
+    module, registered, marked_class = secrets_api
     assert module.HAS_SECRETS_API is True
     marked = module.mark_secret('the-token')
     assert registered == ['the-token']
-    assert isinstance(marked, Marked) and marked == 'the-token'
+    assert isinstance(marked, marked_class) and marked == 'the-token'
     assert module.mark_secret('') == '' and module.mark_secret(None) is None
     assert registered == ['the-token']
 
 
 def test_hide_masks_in_the_module_and_registers_with_the_secrets_api(secrets_api):
-    module, registered = secrets_api
+    module, registered, dummy = secrets_api
     holder = types.SimpleNamespace(no_log_values=set())
     module.hide(holder, ['pw', '', None, 3, 'pw', 'key'])
     assert holder.no_log_values == {'pw', 'key'} and registered == ['key', 'pw']

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import sys
@@ -240,30 +239,10 @@ class TestMint:
         assert result['changed'] is True and 'token' not in result and 'token_id' not in result
         assert [r['method'] for r in api_requests(sim)] == ['GET'] and sim.control.state_ids() == []
 
-    def test_minted_token_is_marked_secret_on_core_2_22(self, run, sim, monkeypatch):
-        marked = []
-
-        class Secret(str):
-            pass
-
-        def register_secret(value):
-            marked.append(value)
-            return Secret(value)
-
-        stub = types.ModuleType('ansible.module_utils.secrets')
-        stub.register_secret = register_secret
-        stub.register_secrets = lambda values: None
-        real = sys.modules.get(stub.__name__)
-        monkeypatch.setitem(sys.modules, stub.__name__, stub)
-        importlib.reload(_secrets)
-        try:
-            result = run(allowed_key='token')
-        finally:
-            monkeypatch.setitem(sys.modules, stub.__name__, real)  # the very module object reloaded below
-            if real is None:
-                monkeypatch.delitem(sys.modules, stub.__name__)
-            importlib.reload(_secrets)
-        assert marked == [result['token']] and isinstance(result['token'], Secret)
+    def test_minted_token_is_marked_secret_on_core_2_22(self, run, sim, secrets_api):
+        dummy, marked, marked_class = secrets_api
+        result = run(allowed_key='token')
+        assert marked == [result['token']] and isinstance(result['token'], marked_class)
         assert sim.validate_token(result['token'])
 
     def test_without_secrets_api_the_token_is_plain(self, run, monkeypatch):
