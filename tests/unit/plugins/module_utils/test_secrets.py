@@ -52,6 +52,11 @@ def test_no_op_without_the_secrets_api(monkeypatch):
         assert module.HAS_SECRETS_API is False
         value = 'the-token'
         assert module.mark_secret(value) is value
+        holder, calls = types.SimpleNamespace(no_log_values=set()), []
+        # A reload keeps the names an earlier import bound: make sure the one left behind is never called.
+        monkeypatch.setattr(module, 'register_secrets', calls.append, raising=False)
+        module.hide(holder, [value])  # only the module's own masking: there is nothing to register with
+        assert holder.no_log_values == {value} and calls == []
     finally:
         monkeypatch.undo()
         importlib.reload(_secrets)
