@@ -208,11 +208,11 @@ def run_ansible_test(session: nox.Session, core: str, command: str, *args: str) 
 # ---- sessions on the test lines, longest first (two run at a time, in this order) ------------------------------
 
 
-@nox.session(name="pytest-integration-2.21", python=False, tags=["pytest", "2.21"])
-def pytest_integration_main(session: nox.Session) -> None:
-    """pytest tests/integration -n 2: real ansible-playbook runs against the simulator (ansible-core 2.21)."""
+@nox.session(name="pytest-scenarios-2.21", python=False, tags=["pytest", "2.21"])
+def pytest_scenarios_main(session: nox.Session) -> None:
+    """pytest tests/scenarios -n 2: real ansible-playbook runs against the simulator (ansible-core 2.21)."""
     ensure_debian_package(session, "chromium", "chromium", "chromium-browser")  # the report's browser test
-    run_pytest(session, "2.21", "-n", "2", "tests/integration")
+    run_pytest(session, "2.21", "-n", "2", "tests/scenarios")
 
 
 @nox.session(name="pytest-reliability-2.21", python=False, tags=["pytest", "2.21"])
@@ -250,19 +250,19 @@ add_units_session("2.21")
 add_units_session("2.20")
 
 
-@nox.session(name="pytest-integration-2.19", python=False, tags=["pytest", "2.19"])
-def pytest_integration_compat(session: nox.Session) -> None:
-    """pytest tests/integration -n 2 -m compat on the oldest supported line (ansible-core 2.19, Python 3.11)."""
+@nox.session(name="pytest-scenarios-2.19", python=False, tags=["pytest", "2.19"])
+def pytest_scenarios_compat(session: nox.Session) -> None:
+    """pytest tests/scenarios -n 2 -m compat on the oldest supported line (ansible-core 2.19, Python 3.11)."""
     # The tests marked compat (a quarter of the suite, one or more per test file) cost a fifth of the whole
     # suite's CPU time; the whole suite on this line too would take a cold run of every session past 15
-    # minutes on 2 cores. pytest-integration-full-2.19 runs all of it.
-    run_pytest(session, "2.19", "-n", "2", "-m", "compat", "tests/integration")
+    # minutes on 2 cores. pytest-scenarios-full-2.19 runs all of it.
+    run_pytest(session, "2.19", "-n", "2", "-m", "compat", "tests/scenarios")
 
 
-@nox.session(name="pytest-integration-full-2.19", python=False, tags=["2.19"], default=False)
-def pytest_integration_compat_full(session: nox.Session) -> None:
-    """pytest tests/integration -n 2, all of it, on ansible-core 2.19 (not in the default run)."""
-    run_pytest(session, "2.19", "-n", "2", "tests/integration")
+@nox.session(name="pytest-scenarios-full-2.19", python=False, tags=["2.19"], default=False)
+def pytest_scenarios_compat_full(session: nox.Session) -> None:
+    """pytest tests/scenarios -n 2, all of it, on ansible-core 2.19 (not in the default run)."""
+    run_pytest(session, "2.19", "-n", "2", "tests/scenarios")
 
 
 @nox.session(name="pytest-interop-2.21", python=False, tags=["pytest", "2.21"])
@@ -337,12 +337,12 @@ fail_on_galaxy_importer_errors()
 # ---- short sessions, last -----------------------------------------------------------------------------------
 
 
-@nox.session(name="pytest-integration-2.22", python=False, tags=["pytest", "2.22"])
-def pytest_integration_next(session: nox.Session) -> None:
+@nox.session(name="pytest-scenarios-2.22", python=False, tags=["pytest", "2.22"])
+def pytest_scenarios_next(session: nox.Session) -> None:
     """The secrets API in real ansible-playbook runs (ansible-core 2.22): a minted and a vaulted token."""
-    # The rest of tests/integration passes on 2.22 too, except three mint tests whose harness reads the minted
+    # The rest of tests/scenarios passes on 2.22 too, except three mint tests whose harness reads the minted
     # token from the recorded task result, which 2.22 masks.
-    run_pytest(session, "2.22", "tests/integration/test_secrets_api.py")
+    run_pytest(session, "2.22", "tests/scenarios/test_secrets_api.py")
 
 
 @nox.session(name="ansible-doc", python=False, tags=["build", "2.21"])

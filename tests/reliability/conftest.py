@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the reliability suite (helpers are in reliability.py).
 
-The fixtures are the integration harness's own (tests/integration/conftest.py: ``run_playbook``,
+The fixtures are the scenario harness's own (tests/scenarios/conftest.py: ``run_playbook``,
 ``sim``, ``sim_factory``, ``secrets``, ``new_token``, ``tls_ca``, ...), loaded here under another module
 name so that every run of this suite gets the same secrets scan and the same simulators.
 """
@@ -12,15 +12,15 @@ import importlib.util
 import sys
 from pathlib import Path
 
-INTEGRATION = Path(__file__).resolve().parent.parent / "integration"
-if str(INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(INTEGRATION))
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+if str(SCENARIOS) not in sys.path:
+    sys.path.insert(0, str(SCENARIOS))
 
-_spec = importlib.util.spec_from_file_location("textile_integration_fixtures", INTEGRATION / "conftest.py")
+_spec = importlib.util.spec_from_file_location("textile_scenario_fixtures", SCENARIOS / "conftest.py")
 _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
 
-# Every fixture of the integration conftest, under its own name.
+# Every fixture of the scenario conftest, under its own name.
 globals().update(
     {name: value for name, value in vars(_fixtures).items() if type(value).__name__ == "FixtureFunctionDefinition"}
 )

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers of the reliability suite, on top of the integration harness's playbook helpers."""
+"""Helpers of the reliability suite, on top of the scenario harness's playbook helpers."""
 
 from __future__ import annotations
 

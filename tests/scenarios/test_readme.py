@@ -40,7 +40,7 @@ ACCOUNT = "P4readmeTestAccountAddress"
 SHELL_COMMANDS = {
     "scripts/test.sh": "test_the_test_command_lists_the_stages_the_readme_names: running every check from "
     "inside the suite would run the suite itself, so only its stage list is checked",
-    "scripts/demo.sh": "tests/integration/test_playbooks_demo.py runs it from a fresh clone",
+    "scripts/demo.sh": "tests/scenarios/test_playbooks_demo.py runs it from a fresh clone",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.provision": "test_the_three_jobs_as_shipped",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
     "-e '{\"cafe_tokens_absent_ids\": [\"0f1e2d3c4b5a69788796a5b4\"]}'": "test_the_three_jobs_as_shipped",
@@ -62,12 +62,12 @@ SHELL_COMMANDS = {
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate "
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
     "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'": (
-        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
+        "tests/scenarios/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
     ),
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate -e textile_rotate_retire=false "
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
     "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'": (
-        "tests/integration/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
+        "tests/scenarios/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
     ),
 }
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test-only callback: records every task result and the recap as JSON for the integration harness.
 
-Enabled by tests/integration/harness.py through ANSIBLE_CALLBACKS_ENABLED; writes to the file named by
+Enabled by tests/scenarios/harness.py through ANSIBLE_CALLBACKS_ENABLED; writes to the file named by
 TEXTILE_TEST_RECORD_FILE. The stdout callback stays the default one, so the -vvvv text is what an
 operator would see.
 """

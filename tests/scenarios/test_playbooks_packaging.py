@@ -57,7 +57,7 @@ def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):
     ):
         assert name in names
     assert "requests" in python_deps
-    assert not [n for n in names if n.startswith(("scripts/", "textile-cafe-report"))]
+    assert not [n for n in names if n.startswith(("scripts/", "hacking/", "textile-cafe-report"))]
 
 
 def test_installed_collection_provisions_and_reports_by_fqcn(installed, sim_factory, run_playbook, new_token):
