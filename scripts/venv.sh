@@ -6,7 +6,7 @@
 #   scripts/venv.sh main     Python 3.12 + ansible-core 2.21
 #   scripts/venv.sh 2.22     Python 3.13 + ansible-core 2.22 (its secrets API)
 #   scripts/venv.sh nox      Python 3.12 + nox and antsibull-nox (scripts/test.sh runs the sessions with it)
-#   scripts/venv.sh mutation Python 3.12 + ansible-core 2.21 + mutmut (scripts/mutation.sh)
+#   scripts/venv.sh mutation Python 3.12 + ansible-core 2.21 + mutmut (hacking/mutation.sh)
 #
 # Can also be sourced: it then defines ensure_venv LINE (sets VENV_DIR).
 # Venvs live outside the clone, in ${TEXTILE_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/textileio-textile},
@@ -46,11 +46,19 @@ find_python() {
 }
 
 # The requirement files of a line: the files its own file names with -r, then its own.
+# A developer tool's line (mutation) keeps its file in hacking/.
+venv_requirement_file() {
+    local own="$TEXTILE_SCRIPTS_DIR/requirements-$1.txt"
+    [ -f "$own" ] || own="$TEXTILE_SCRIPTS_DIR/../hacking/requirements-$1.txt"
+    [ -f "$own" ] || { venv_die "no requirements-$1.txt in scripts/ or hacking/"; return 1; }
+    echo "$own"
+}
+
 venv_requirement_files() {
-    local own="$TEXTILE_SCRIPTS_DIR/requirements-$1.txt" included
-    [ -f "$own" ] || { venv_die "no $own"; return 1; }
+    local own included
+    own=$(venv_requirement_file "$1") || return 1
     sed -nE 's/^-r[[:space:]]+([^[:space:]]+).*/\1/p' "$own" | while IFS= read -r included; do
-        echo "$TEXTILE_SCRIPTS_DIR/$included"
+        echo "$(dirname "$own")/$included"
     done
     echo "$own"
 }
@@ -79,10 +87,10 @@ ensure_venv() {
             exit 1
         fi
         if ! "$dir/bin/python" -m pip install --disable-pip-version-check -q \
-                -r "$TEXTILE_SCRIPTS_DIR/requirements-$line.txt" >>"$log" 2>&1; then
+                -r "$(venv_requirement_file "$line")" >>"$log" 2>&1; then
             grep -E '^ERROR' "$log" | grep -vE 'is ignored|^ERROR: Ignored' | cut -c1-200 | tail -n 3 >&2
             rm -rf "$dir"
-            venv_die "pip could not install scripts/requirements-$line.txt into the $line venv (PyPI unreachable or a pin unavailable?); full log: $log"
+            venv_die "pip could not install requirements-$line.txt into the $line venv (PyPI unreachable or a pin unavailable?); full log: $log"
             exit 1
         fi
         touch "$dir/.complete"

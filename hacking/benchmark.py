@@ -6,10 +6,10 @@ script starts itself, with go-textile's bcrypt cost 10. Every variant runs once 
 ``--runs`` times, and each figure is the median over the rounds, so ratios compare runs made side by side.
 Per-task wall times come from ansible-core's own ``junit`` callback; requests are counted at the simulator.
 
-    python scripts/benchmark.py                      # full run (5 rounds), prints every figure
-    python scripts/benchmark.py --runs 1 --sizes 1 100 --skip-uri   # quick look
-    python scripts/benchmark.py --breakdown-only     # where the time of one task goes
-    python scripts/benchmark.py --output docs/benchmarks.md [--fleet]
+    python hacking/benchmark.py                      # full run (5 rounds), prints every figure
+    python hacking/benchmark.py --runs 1 --sizes 1 100 --skip-uri   # quick look
+    python hacking/benchmark.py --breakdown-only     # where the time of one task goes
+    python hacking/benchmark.py --output docs/benchmarks.md [--fleet]
 """
 
 from __future__ import annotations
@@ -472,7 +472,7 @@ def main() -> int:
     parser.add_argument("--bcrypt-cost", type=int, default=10, help="simulator bcrypt cost (go-textile: 10)")
     parser.add_argument("--skip-uri", action="store_true", help="leave out the slow ansible.builtin.uri variant")
     parser.add_argument("--breakdown-only", action="store_true", help="only the breakdown of one task")
-    parser.add_argument("--fleet", action="store_true", help="also the fleet-scale figures (scripts/bench_fleet.py)")
+    parser.add_argument("--fleet", action="store_true", help="also the fleet-scale figures (hacking/bench_fleet.py)")
     parser.add_argument("--fleet-sizes", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--output", type=Path, help="also write the report as Markdown to this file")
     args = parser.parse_args()

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Mutation testing of plugins/ with mutmut: would the unit tests notice a bug?
 #
-#   scripts/mutation.sh                       every file of plugins/
-#   scripts/mutation.sh plugins/module_utils/_client.py ...   only these files
+#   hacking/mutation.sh                       every file of plugins/
+#   hacking/mutation.sh plugins/module_utils/_client.py ...   only these files
 #
 # Not part of the test command (it takes tens of minutes). It works on a copy of the working tree (tracked and
 # untracked files, not ignored ones) under a temporary ansible_collections/textileio/textile, so that mutmut sees
 # the modules under the names the tests import them by, and prints mutmut's summary, the score, and every
 # surviving mutant as a diff. docs/mutation.md records the last result and explains the survivors.
 #
-# The venv is the main line's plus mutmut (scripts/requirements-mutation.txt), cached like the others.
+# The venv is the main line's plus mutmut (hacking/requirements-mutation.txt), cached like the others.
 # TEXTILE_PROPERTY_EXAMPLES (default 25 here) sets how many examples each argument-spec property test tries
 # per mutant. MUTATION_KEEP=1 keeps the work directory and prints its path. MUTATION_ONLY='glob ...' runs only the
 # mutants whose names match (mutmut's names, for example '*x_server_words__mutmut_*'), to re-check survivors.

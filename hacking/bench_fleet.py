@@ -8,11 +8,11 @@ provision (tokens absent), a no-op provision and a report, each as a real ``ansi
 figure is the median over the rounds. Wall time is the process's; the report's controller-side steps
 (its ``run_once`` tasks) are timed by ansible-core's ``junit`` callback; requests are counted at the simulators.
 
-    python scripts/bench_fleet.py --sizes 50 100 200 --runs 3
-    python scripts/bench_fleet.py --sizes 10 --runs 1          # quick look
+    python hacking/bench_fleet.py --sizes 50 100 200 --runs 3
+    python hacking/bench_fleet.py --sizes 10 --runs 1          # quick look
 
 ``fleet_report(runs, sizes, forks)`` returns the same figures as Markdown lines (a "## Fleet scale" section)
-for ``scripts/benchmark.py``.
+for ``hacking/benchmark.py``.
 """
 
 from __future__ import annotations
