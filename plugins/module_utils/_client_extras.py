@@ -17,7 +17,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Mapping, Sequence
 
-from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Watch
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError
+from ansible_collections.textileio.textile.plugins.module_utils._transport import Watch
 
 try:
     from urllib3.filepost import encode_multipart_formdata

@@ -34,8 +34,15 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileError,
     Tokens,
 )
-from ansible_collections.textileio.textile.plugins.module_utils._secrets import hide
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, check_secret
+from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
+    hide,
+    keys_in,
+    leaf_texts,
+    mask_keys,
+    strings_in,
+    token_runs,
+)
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import check_secret
 
 if TYPE_CHECKING:
     from ansible_collections.textileio.textile.plugins.module_utils._token_plan import DeclaredToken
@@ -181,56 +188,6 @@ def nul_in(value: object, where: str = '') -> str | None:
             if found:
                 return found
     return None
-
-
-def strings_in(value: object, keys: bool = True) -> list[str]:
-    """Every string in a parameter value (nested lists and dicts, and the dicts' keys unless ``keys`` is false)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [
-            text for key, item in value.items() for text in (strings_in(key) if keys else []) + strings_in(item, keys)
-        ]
-    if isinstance(value, (list, tuple)):
-        return [text for item in value for text in strings_in(item, keys)]
-    return []
-
-
-def leaf_texts(value: object) -> list[str]:
-    """The text of every leaf of a result (strings, and numbers as Ansible compares them) and of every key."""
-    if isinstance(value, dict):
-        return [text for key, item in value.items() for text in leaf_texts(key) + leaf_texts(item)]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [text for item in value for text in leaf_texts(item)]
-    if isinstance(value, bytes):
-        return [value.decode('utf-8', 'surrogateescape')]
-    return [value if isinstance(value, str) else str(value)]
-
-
-def keys_in(value: object) -> list[object]:
-    """Every mapping key in a parameter value, at any depth."""
-    if isinstance(value, dict):
-        return [key for name, item in value.items() for key in [name] + keys_in(item)]
-    if isinstance(value, (list, tuple)):
-        return [key for item in value for key in keys_in(item)]
-    return []
-
-
-def mask_keys(value: object) -> object:
-    """``value`` with every token-shaped run in a mapping key (at any depth) replaced by ``********``."""
-    if isinstance(value, dict):
-        return {
-            TOKEN_RUN.sub('********', key) if isinstance(key, str) else key: mask_keys(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [mask_keys(item) for item in value]
-    return value
-
-
-def token_runs(value: object) -> list[str]:
-    """Every base58 run long enough to be a token in a parameter value."""
-    return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
 
 
 class ModuleFailure(Exception):
