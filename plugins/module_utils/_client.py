@@ -27,11 +27,6 @@ import traceback
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.textileio.textile.plugins.module_utils._transport import (
-    URLLIB3_PROBLEM,
-    Watch,
-    watching_adapter,
-)
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
     TokenFormatError,
@@ -42,6 +37,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
     redact,
     token_id,
 )
+from ansible_collections.textileio.textile.plugins.module_utils._transport import Watch, watching_adapter
 
 REQUESTS_IMPORT_ERROR: str | None = None
 try:

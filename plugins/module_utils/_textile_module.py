@@ -15,10 +15,8 @@ and the one failure path: every failure, Ansible's own argument checks included,
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
-import re
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
@@ -27,12 +25,15 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.textileio.textile.plugins.module_utils._client import (
     DEFAULT_API_URL,
     HAS_REQUESTS,
-    MAX_RETRIES,
     REQUESTS_IMPORT_ERROR,
-    URLLIB3_PROBLEM,
     TextileAPI,
     TextileError,
     Tokens,
+)
+from ansible_collections.textileio.textile.plugins.module_utils._connection import (
+    FALLBACK_ENV,
+    connection_problem,
+    is_loopback,
 )
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
     hide,
@@ -43,6 +44,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._secrets import 
     token_runs,
 )
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import check_secret
+from ansible_collections.textileio.textile.plugins.module_utils._transport import URLLIB3_PROBLEM
 
 if TYPE_CHECKING:
     from ansible_collections.textileio.textile.plugins.module_utils._token_plan import DeclaredToken
@@ -70,99 +72,6 @@ def connection_argument_spec() -> dict[str, dict[str, Any]]:
         retries=dict(type='int', default=3),
         headers=dict(type='dict', no_log=True),
     )
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
-MAX_TIMEOUT = 3600
-# RFC 9110 field names (tokens); values printable latin-1 (no control characters, so no CR or LF).
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_HOST_NAME = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?')
-_API_VERSION = re.compile(r'v[0-9]{1,6}')
-FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
-
-
-def _printable_latin1(text: str) -> bool:
-    return all(' ' <= char <= '~' or '\xa0' <= char <= '\xff' for char in text)
-
-
-def api_url_problem(value: object) -> str | None:
-    """What is wrong with an api_url (surrounding whitespace aside), or None. Never contains the URL."""
-    if not isinstance(value, str) or not value.strip():
-        return 'api_url must be an http:// or https:// URL, for example http://127.0.0.1:40600.'
-    text = value.strip()
-    if any(char.isspace() or not char.isprintable() for char in text):
-        return 'api_url must not contain whitespace or control characters.'
-    if '@' in text:
-        return 'api_url must not contain user info (user:password@); use api_username and api_password instead.'
-    try:
-        url = urlsplit(text)
-        port = url.port
-    except ValueError:
-        return 'api_url is not a valid URL: check the host, and that the port is a number from 1 to 65535.'
-    if url.scheme not in ('http', 'https') or not url.hostname:
-        return 'api_url must be an http:// or https:// URL with a host, for example http://127.0.0.1:40600.'
-    if '?' in text or '#' in text:
-        return 'api_url must not have a query (?...) or a fragment (#...): give the base URL of the node API.'
-    if port is not None and not 1 <= port <= 65535 or url.netloc.endswith(':'):
-        return 'api_url has a port outside 1 to 65535.'
-    host = url.netloc.rpartition(':')[0] if url.port is not None else url.netloc
-    if host.startswith('['):
-        try:
-            ipaddress.IPv6Address(url.hostname)
-        except ValueError:
-            return 'api_url has an IPv6 address in brackets that is not valid.'
-    elif not _HOST_NAME.fullmatch(host):
-        return 'api_url has a host name with characters a host name cannot have (letters, digits, - and . only).'
-    return None
-
-
-def connection_problem(p: dict[str, Any]) -> str | None:
-    """The first problem of the connection options (parameters after Ansible's checks), or None."""
-    problem = api_url_problem(p['api_url'])
-    if problem:
-        return problem
-    if not _API_VERSION.fullmatch(p['api_version']):
-        return 'api_version must be v followed by digits, for example v0.'
-    for option in ('api_username', 'api_password'):
-        value = p[option]
-        if value is not None and (any(ord(char) > 255 for char in value) or '\r' in value or '\n' in value):
-            return f'{option} must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
-    if p['api_username'] is not None and ':' in p['api_username']:
-        return 'api_username must not contain ":" (HTTP Basic Auth separates the user and the password with it).'
-    if not (math.isfinite(p['timeout']) and 0 < p['timeout'] <= MAX_TIMEOUT):
-        return f'timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}.'
-    if not 0 <= p['retries'] <= MAX_RETRIES:
-        return f'retries must be from 0 to {MAX_RETRIES}.'
-    for name, value in (p['headers'] or {}).items():
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            return 'headers has a name that is not a valid HTTP header name (letters, digits and -).'
-        lowered = name.lower()
-        if lowered.startswith('x-textile-') or lowered == 'authorization' and p['api_username'] is not None:
-            return (
-                f'headers may not set {name}: the module sends X-Textile-Args and X-Textile-Opts itself, and '
-                'Authorization when api_username is set.'
-            )
-        if lowered in FRAMING_HEADERS:
-            return f'headers may not set {name}: the client sets it itself.'
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _printable_latin1(str(value)):
-            return f'headers[{name}] must be a string of printable latin-1 characters (no line breaks).'
-    for option in ('ca_path', 'client_cert', 'client_key'):
-        path = p[option]
-        if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
-            return f'{option}: there is no readable file at {path}.'
-    if p['client_key'] is not None and p['client_cert'] is None:
-        return 'client_key needs client_cert.'
-    return None
 
 
 def is_infinite(value: object) -> bool:

@@ -127,8 +127,8 @@ def test_the_urllib3_problem_names_the_version_and_the_fix():
 
     code = (
         "import sys, requests; sys.modules['urllib3.connectionpool'] = None; "
-        "from ansible_collections.textileio.textile.plugins.module_utils import _client as c; "
-        "print(c.HAS_REQUESTS); print(c.URLLIB3_PROBLEM)"
+        "from ansible_collections.textileio.textile.plugins.module_utils import _client as c, _transport as t; "
+        "print(c.HAS_REQUESTS); print(t.URLLIB3_PROBLEM)"
     )
     from ansible_collections.textileio.textile.plugins.module_utils import _client
 
