@@ -7,6 +7,7 @@
 #   scripts/venv.sh 2.22     Python 3.13 + ansible-core 2.22 (its secrets API)
 #   scripts/venv.sh nox      Python 3.12 + nox and antsibull-nox (scripts/test.sh runs the sessions with it)
 #   scripts/venv.sh mutation Python 3.12 + ansible-core 2.21 + mutmut (hacking/mutation.sh)
+#   scripts/venv.sh eda      Python 3.12 + ansible-core 2.21 + ansible-rulebook (the drift source's rulebook tests)
 #
 # Can also be sourced: it then defines ensure_venv LINE (sets VENV_DIR).
 # Venvs live outside the clone, in ${TEXTILE_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/textileio-textile},
@@ -25,9 +26,9 @@ venv_die() {
 venv_python_minor() {
     case "$1" in
         compat) echo 3.11 ;;
-        2.20 | main | mutation | nox) echo 3.12 ;;
+        2.20 | main | eda | mutation | nox) echo 3.12 ;;
         2.22) echo 3.13 ;;
-        *) venv_die "unknown line '$1' (expected compat, 2.20, main, 2.22, mutation or nox)" ;;
+        *) venv_die "unknown line '$1' (expected compat, 2.20, main, 2.22, eda, mutation or nox)" ;;
     esac
 }
 
@@ -99,7 +100,7 @@ ensure_venv() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -u
-    [ $# -eq 1 ] || { echo "usage: $0 compat|2.20|main|2.22|mutation|nox" >&2; exit 2; }
+    [ $# -eq 1 ] || { echo "usage: $0 compat|2.20|main|2.22|eda|mutation|nox" >&2; exit 2; }
     ensure_venv "$1" || exit 1
     echo "$VENV_DIR"
 fi
