@@ -55,19 +55,21 @@ LINE_OF_CORE = {core: line for line, (core, _python) in LINES.items()}
 # ---- helpers ------------------------------------------------------------------------------------------------
 
 
-def line_venv(session: nox.Session, core: str) -> Path:
-    """The venv of the line with ansible-core ``core`` (scripts/venv.sh builds it on first use)."""
+def line_venv(session: nox.Session, core: str, line: str | None = None) -> Path:
+    """The venv of the line with ansible-core ``core``, or of the named ``line`` (a line of its own on that core,
+    such as eda), which scripts/venv.sh builds on first use."""
+    line = line or LINE_OF_CORE[core]
     out = session.run(
         "bash",
         str(ROOT / "scripts" / "venv.sh"),
-        LINE_OF_CORE[core],
+        line,
         silent=True,
         stderr=None,
         external=True,
         log=False,
     )
     venv = Path(str(out).strip().splitlines()[-1])
-    session.log(f"ansible-core {core} line: {venv}")
+    session.log(f"ansible-core {core} line ({line}): {venv}")
     return venv
 
 
@@ -164,9 +166,10 @@ def install_get_pip_standin(venv: Path) -> None:
         shutil.copyfile(ROOT / "scripts" / "get_pip_standin.py", dest)
 
 
-def run_pytest(session: nox.Session, core: str, *args: str) -> None:
-    """pytest in the line of ansible-core ``core``, from the work tree; no tests collected fails."""
-    venv = line_venv(session, core)
+def run_pytest(session: nox.Session, core: str, *args: str, line: str | None = None) -> None:
+    """pytest in the line of ansible-core ``core`` (or the named ``line``), from the work tree; no tests collected
+    fails."""
+    venv = line_venv(session, core, line)
     with collection_pythonpath() as pythonpath, session.chdir(ROOT):
         session.run(
             str(venv / "bin" / "python"),
@@ -294,6 +297,19 @@ def pytest_unit_compat(session: nox.Session) -> None:
 def pytest_unit_next(session: nox.Session) -> None:
     """pytest tests/unit on the newest line (ansible-core 2.22, Python 3.13), whose secrets API is real."""
     run_pytest(session, "2.22", "tests/unit")
+
+
+# ---- Event-Driven Ansible: the drift source and the collection's rulebook under ansible-rulebook ---------------
+# ansible-rulebook is on a line of its own (scripts/requirements-eda.txt: ansible-core 2.21, Python 3.12), so that
+# its dependencies never change the main line. Its rule engine (drools_jpy) runs on Java 17. The source's unit
+# tests are in tests/unit and run on every line; test_eda_rulebook.py skips where ansible-rulebook is missing.
+
+
+@nox.session(name="pytest-eda-2.21", python=False, tags=["pytest", "2.21", "eda"])
+def pytest_eda(session: nox.Session) -> None:
+    """pytest tests/scenarios/test_eda_rulebook.py -n 2: the real ansible-rulebook (Java 17) against the simulator."""
+    ensure_debian_package(session, "openjdk-17-jre-headless", "java")
+    run_pytest(session, "2.21", "-n", "2", "tests/scenarios/test_eda_rulebook.py", line="eda")
 
 
 # ---- antsibull-nox's sessions (antsibull-nox.toml) ---------------------------------------------------------

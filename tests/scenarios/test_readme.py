@@ -35,6 +35,8 @@ BIN = Path(sys.executable).parent
 MOBILE_APP_ID = "a7d0589658d9f2a58c647400"  # the README's client "we do not manage", labelled "mobile app"
 DEPARTED_ID = "0f1e2d3c4b5a69788796a5b4"  # the README's client that left
 ACCOUNT = "P4readmeTestAccountAddress"
+# The IDs of the fleet's tokens: the README's drift.yml expects them (textile_drift_expected_ids).
+FLEET_IDS = ("5d1c3b2a4e6f708192a3b4c5", "9e8d7c6b5a4f3e2d1c0b0a99")
 
 # Every command line of the README's shell blocks, and which test runs or checks it.
 SHELL_COMMANDS = {
@@ -63,6 +65,10 @@ SHELL_COMMANDS = {
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
     "\"textile_rotate_token_file\": \"~/textile-rotation/fleet-2026-01.token\"}'": (
         "tests/scenarios/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
+    ),
+    "ansible-rulebook -i inventory/ -r textileio.textile.token_drift --vars drift.yml": (
+        "tests/scenarios/test_eda_rulebook.py::test_the_readme_rulebook_command_heals_a_cafe_as_written (needs "
+        "ansible-rulebook: the pytest-eda-2.21 session)"
     ),
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.rotate -e textile_rotate_retire=false "
     "-e '{\"textile_rotate_old_ids\": [\"0f1e2d3c4b5a69788796a5b4\"], "
@@ -110,7 +116,7 @@ def site(tmp_path, sim_factory, secrets, new_token):
         "cafe-us-1": sim_factory(username=ACCOUNT, password=pin),
     }
     tokens = SimpleNamespace(
-        fleet=[new_token(), new_token()],
+        fleet=[new_token(id_bytes=bytes.fromhex(fleet_id)) for fleet_id in FLEET_IDS],
         retired=[new_token()],
         departed=new_token(),
         mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
