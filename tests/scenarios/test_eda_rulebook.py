@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import REPO_ROOT, ids_of, token_id
+from harness import ids_of, token_id
 
 BIN = Path(sys.executable).parent
 RULEBOOK = BIN / "ansible-rulebook"
@@ -36,6 +36,7 @@ if not RULEBOOK.exists():
 if not shutil.which("java"):
     pytest.skip("ansible-rulebook needs Java 17 (Debian: openjdk-17-jre-headless)", allow_module_level=True)
 
+from test_playbooks_packaging import installed  # noqa: E402,F401  (the built and installed collection)
 from test_readme import site, yaml_block  # noqa: E402,F401  (site: the README's cafes, vault and inventory)
 
 BOUND = 240  # seconds: a bound on a wait for what takes seconds, never a timing assertion
@@ -388,38 +389,16 @@ def test_the_readme_rulebook_command_heals_a_cafe_as_written(site, rulebooks, tm
     assert [r["method"] for r in us.control.requests()].count("POST") == 0
 
 
-def test_an_installed_collection_runs_the_source_with_its_own_client(tmp_path, rulebooks, sim, new_token):
-    """Built and installed with ansible-galaxy (extensions/ in the tarball): ansible-rulebook runs the installed
-    source, and the source's client is the installed copy's module_utils."""
-    copy = tmp_path / "source"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=str(REPO_ROOT), check=True, capture_output=True, text=True
-    ).stdout.split("\0")
-    for name in filter(None, tracked):
-        if (REPO_ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, copy / name)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("ANSIBLE_")}
-    subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path / "dist")],
-        cwd=str(copy),
-        check=True,
-        capture_output=True,
-        env=env,
-    )
-    (tarball,) = (tmp_path / "dist").glob("textileio-textile-*.tar.gz")
+def test_an_installed_collection_runs_the_source_with_its_own_client(installed, rulebooks, sim, new_token, tmp_path):  # noqa: F811
+    """Built and installed with ansible-galaxy (test_playbooks_packaging's tarball, extensions/ in it): the source's
+    client is the installed copy's module_utils, and ansible-rulebook runs the installed source."""
+    tarball, collections = installed
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "extensions/eda/plugins/event_source/token_drift.py" in names
     assert "extensions/eda/rulebooks/token_drift.yml" in names
-    installed = tmp_path / "installed"
-    subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(installed), str(tarball)],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
-    collection = installed / "ansible_collections" / "textileio" / "textile"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("ANSIBLE_")}
+    collection = collections / "ansible_collections" / "textileio" / "textile"
     loaded = subprocess.run(
         [
             sys.executable,
@@ -441,7 +420,7 @@ def test_an_installed_collection_runs_the_source_with_its_own_client(tmp_path, r
 
     token = new_token()
     args = {"cafes": {"cafe-1": sim.url}, "expected_ids": [token_id(token)], "once": True}
-    rulebook = rulebooks("installed", collections=installed)
+    rulebook = rulebooks("installed", collections=collections)
     path = write(rulebook.work / "input-rulebook.yml", SOURCE_RULEBOOK.format(args=json.dumps(args)))
     inventory = write(rulebook.work / "input-inventory.yml", cafe_inventory({"cafe-1": sim.url}))
     rulebook.start("-i", inventory, "-r", path)

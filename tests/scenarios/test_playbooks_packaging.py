@@ -54,6 +54,8 @@ def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):
         "playbooks/report.yml",
         "roles/cafe_tokens/meta/argument_specs.yml",
         "roles/cafe_token_report/templates/report.html.j2",
+        "extensions/eda/plugins/event_source/token_drift.py",
+        "extensions/eda/rulebooks/token_drift.yml",
     ):
         assert name in names
     assert "requests" in python_deps

@@ -637,7 +637,7 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any]) -> None:
 
 
 if __name__ == '__main__':
-    # MockQueue if running directly: one poll of a cafe on this host, its events printed.
+    # MockQueue if running directly: one poll (no retry) of the cafe of TEXTILE_API_URL, else this host's, printed.
 
     class MockQueue(asyncio.Queue[Any]):
         """A fake queue."""
@@ -646,4 +646,4 @@ if __name__ == '__main__':
             """Print the event."""
             print(event)  # noqa: T201
 
-    asyncio.run(main(MockQueue(), {'cafes': {'localhost': None}, 'once': True}))
+    asyncio.run(main(MockQueue(), {'cafes': {'localhost': None}, 'once': True, 'retries': 0}))
