@@ -189,7 +189,7 @@ def poll_cost(cafes: int, polls: int, concurrencies: list[int]) -> list[dict]:
     """One poll of ``cafes`` cafes by the source in this process: first and following polls, wall and CPU."""
     drift = runpy.run_path(str(SOURCE))
     tokens = new_tokens(FLEET_TOKENS)
-    sims = [SimProcess(bcrypt_cost=BCRYPT_COST) for _ in range(SIMULATORS)]
+    sims = [SimProcess(bcrypt_cost=BCRYPT_COST) for number in range(SIMULATORS)]
     rows = []
     try:
         for sim in sims:
@@ -203,7 +203,7 @@ def poll_cost(cafes: int, polls: int, concurrencies: list[int]) -> list[dict]:
                 for sim in sims:
                     sim.control.clear_requests()
                 walls, cpus, found = [], [], []
-                for _ in range(polls):
+                while len(walls) < polls:
                     wall, cpu = time.perf_counter(), time.process_time()
                     found.append(asyncio.run(fleet.poll_all()))
                     walls.append(time.perf_counter() - wall)

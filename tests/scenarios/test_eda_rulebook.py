@@ -36,8 +36,9 @@ if not RULEBOOK.exists():
 if not shutil.which("java"):
     pytest.skip("ansible-rulebook needs Java 17 (Debian: openjdk-17-jre-headless)", allow_module_level=True)
 
-from test_playbooks_packaging import installed  # noqa: E402,F401  (the built and installed collection)
-from test_readme import site, yaml_block  # noqa: E402,F401  (site: the README's cafes, vault and inventory)
+# fixtures of other suites: the built and installed collection, the README's cafes, vault and inventory
+from test_playbooks_packaging import installed  # noqa: E402,F401  # pylint: disable=unused-import
+from test_readme import site, yaml_block  # noqa: E402,F401  # pylint: disable=unused-import
 
 BOUND = 240  # seconds: a bound on a wait for what takes seconds, never a timing assertion
 EVENT_BANNER = re.compile(r"^\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*+$")
