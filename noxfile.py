@@ -432,7 +432,8 @@ def ansible_doc(session: nox.Session) -> None:
 
 @nox.session(name="typing-plugins", tags=["lint"])
 def typing_plugins(session: nox.Session) -> None:
-    """mypy of plugins/ (mypy.ini: every function typed), with ansible-core, requests and bcrypt installed."""
+    """mypy of plugins/ and the event source (mypy.ini: every function typed), with ansible-core, requests and
+    bcrypt installed."""
     session.install("mypy", "ansible-core", "requests", "types-requests", "bcrypt", "-c", CONSTRAINTS)
     with temporary_directory("typing") as base:
         link = base / "ansible_collections" / "textileio" / "textile"
@@ -446,6 +447,7 @@ def typing_plugins(session: nox.Session) -> None:
                 "--namespace-packages",
                 "--explicit-package-bases",
                 "ansible_collections/textileio/textile/plugins",
+                "ansible_collections/textileio/textile/extensions/eda/plugins/event_source",
                 env={"MYPYPATH": str(base)},
             )
 

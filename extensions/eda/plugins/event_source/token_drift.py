@@ -483,7 +483,7 @@ class Observation(NamedTuple):
     state: str
     missing_ids: tuple[str, ...]
     unexpected_ids: tuple[str, ...]
-    count: Optional[int]
+    stored: Optional[int]  # how many IDs the cafe stores; None when unreachable
     error: Optional[str]
 
 
@@ -525,7 +525,7 @@ def drift_event(
             'previous_state': previous.state if previous else None,
             'missing_ids': list(current.missing_ids),
             'unexpected_ids': list(current.unexpected_ids),
-            'count': current.count,
+            'count': current.stored,
             'error': current.error,
         },
         'meta': {'hosts': cafe},

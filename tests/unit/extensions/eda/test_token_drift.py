@@ -747,8 +747,8 @@ def test_generated_list_answers_give_a_state_and_never_a_secret(drift, sim, reco
     text = json.dumps(got) + '\n'.join(recorder.lines) + json.dumps(seen)
     assert TOKEN_RUN.search(text) is None, text[:300]
     if seen.state != 'unreachable':
-        assert status == 200 and seen.count is not None and seen.error is None
+        assert status == 200 and seen.stored is not None and seen.error is None
         assert set(seen.missing_ids) <= set(expected)
     else:
-        assert seen.error and '\n' not in seen.error and seen.count is None
+        assert seen.error and '\n' not in seen.error and seen.stored is None
     recorder.lines.clear()
