@@ -154,7 +154,7 @@ def leaks(jobs, secrets):
 def awx_cafes(sim_factory, secrets):
     """Two cafes behind Basic Auth, and the credential AWX injects for them (user and pin as extra variables)."""
     pin = _random.token_urlsafe(12)
-    cafes = [sim_factory(username=USER, password=pin) for _ in range(2)]
+    cafes = [sim_factory(username=USER, password=pin), sim_factory(username=USER, password=pin)]
     secrets.add(base64.b64encode(("%s:%s" % (USER, pin)).encode()).decode(), "<basic auth header>")
     return cafes, {"textile_api_username": USER, "textile_api_password": pin}
 
