@@ -32,6 +32,9 @@ ansible_runner = pytest.importorskip(
     "ansible_runner", reason="ansible-runner is not installed (the main line's requirements bring it)"
 )
 
+# runner starts ansible-playbook with pexpect, whose forkpty Python 3.12 warns about in a process with threads
+# (pytest-xdist's); the child execs ansible-playbook at once and runs none of the parent's threads' code.
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of forkpty:DeprecationWarning")
 USER = "awx-cafe-admin"
 REPORT_STATS = "textile_cafe_report"
 ROTATION_STATS = "textile_rotation"
