@@ -17,6 +17,7 @@ their ID.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -24,7 +25,7 @@ import ssl
 import threading
 import time
 import traceback
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
@@ -60,6 +61,7 @@ MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may ha
 MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,000 tokens is about 10 MiB)
 SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
 SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
+HIDDEN_MIN_CHARS = 4  # a credential shorter than this is not searched for in the server's text
 
 
 class TextileError(Exception):
@@ -116,14 +118,48 @@ def textile_headers(args: Sequence[object] | None = None, opts: Mapping[str, obj
 _TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
 
 
-def server_words(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
-    """The server's text fit for one line of a message: tags stripped, whitespace and control characters
-    folded into single spaces, every token redacted, then cut to at most ``limit`` characters between words
-    (in that order, so a cut never shows part of a token)."""
+def credential_forms(username: str | None, password: str | None, headers: Mapping[str, object] | None) -> set[str]:
+    """What the client's requests carry that a server could echo back: the password, the Basic Auth header's
+    base64 of ``username:password`` (encoded as requests encodes it) and the values of the extra headers.
+    Values shorter than ``HIDDEN_MIN_CHARS`` are left out (they would hide ordinary words; Ansible masks them)."""
+    values = {str(value) for value in (headers or {}).values()}
+    if username is not None:
+        pair = f'{username}:{password or ""}'
+        try:
+            raw = pair.encode('latin1')
+        except UnicodeEncodeError:
+            raw = pair.encode('utf-8')
+        values.update((password or '', base64.b64encode(raw).decode('ascii')))
+    return {value for value in values if len(value) >= HIDDEN_MIN_CHARS}
+
+
+def _fold(text: str) -> str:
+    """Whitespace and control characters folded into single spaces, no space at either end."""
+    return ' '.join(''.join(char if char.isprintable() else ' ' for char in text).split())
+
+
+def _hide(text: str, values: Collection[str]) -> str:
+    """Every occurrence of each value (longest first) replaced with a mark."""
+    for value in sorted(values, key=len, reverse=True):
+        if value:
+            text = text.replace(value, ' [redacted] ')
+    return text
+
+
+def server_words(text: str, limit: int = SERVER_TEXT_LIMIT, hidden: Collection[str] = ()) -> str:
+    """The server's text fit for one line of a message: every value of ``hidden`` (``credential_forms``)
+    replaced, tags stripped, whitespace and control characters folded into single spaces, the values of
+    ``hidden`` replaced again as folding shows them, every token redacted, then cut to at most ``limit``
+    characters between words (in that order, so a cut never shows part of a token)."""
+    if hidden:
+        # before the tags go (a value may hold < and >), on what is looked at plus the longest value
+        text = _hide(text[: SERVER_TEXT_READ + max(map(len, hidden))], hidden)
     if len(text) > SERVER_TEXT_READ:
         text = text[:SERVER_TEXT_READ].rstrip(ALPHABET)  # a base58 run this cut split: drop it, whatever its length
-    text = _TAG.sub(' ', text)
-    text = ' '.join(''.join(char if char.isprintable() else ' ' for char in text).split())
+    text = _fold(_TAG.sub(' ', text))
+    if hidden:
+        # 'a  b' or 'a<i>b' folded into the form of a value
+        text = _fold(_hide(text, {_fold(value) for value in hidden if len(_fold(value)) >= HIDDEN_MIN_CHARS}))
     text = redact(text)
     if len(text) <= limit:
         return text
@@ -199,6 +235,8 @@ class TextileAPI:
         self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
             self.session.auth = (username, password or '')
+        # a server that echoes the request (its Authorization header, say) must not put them into a message
+        self.hidden = credential_forms(username, password, headers)
         self.session.verify = ca_path if validate_certs and ca_path else validate_certs
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
@@ -283,7 +321,7 @@ class TextileAPI:
 
     def _status_error(self, response: requests.Response, method: str, url: str) -> TextileError:
         status = response.status_code
-        text = server_words(_text(response))
+        text = server_words(_text(response), hidden=self.hidden)
         said = f': "{text}"' if text else ''
         if status == 401 and 'WWW-Authenticate' in response.headers:
             kind = 'basic_auth'

@@ -56,8 +56,9 @@ SHELL_COMMANDS = {
     "pip install ansible-builder": "test_execution_environment: the test needs ansible-builder installed "
     "(the main line's requirements bring it); no package is installed by a test",
     "ansible-builder build -t registry.example.org/textile-ee:1.0.0": (
-        "test_execution_environment: ansible-builder create validates the file and writes the build context; "
-        "the build itself needs a container runtime and the base image from quay.io"
+        "test_execution_environment: ansible-builder create validates both files and writes the build context; "
+        "tests/scenarios/test_execution_environment.py (the execution-environment session) builds the tarball "
+        "form with podman on a local Debian base, the base image from quay.io being out of reach"
     ),
     "podman push registry.example.org/textile-ee:1.0.0": "test_execution_environment: no registry here; the "
     "pushed tag is checked to be the one built",
@@ -88,6 +89,13 @@ def yaml_block(start):
     """The README's YAML block that starts with ``start``."""
     (block,) = [b for b in code_blocks(README, "yaml") if b.startswith(start)]
     return block
+
+
+def tarball_block():
+    """The README's EE file of the tarball form, parsed, and the tarball's file name it expects beside it."""
+    definition = yaml.safe_load(yaml_block("# execution-environment.yml, the collection from"))
+    (extra,) = definition["additional_build_files"]
+    return definition, extra["src"]
 
 
 def shell_commands(path):
@@ -339,22 +347,46 @@ def test_install_commands(tmp_path):
     importlib.util.find_spec("ansible_builder") is None,
     reason="ansible-builder is not installed (the main line has it; `pip install ansible-builder`)",
 )
-def test_execution_environment(tmp_path):
-    block = yaml_block("version: 3")
-    definition = yaml.safe_load(block)
-    assert definition["dependencies"]["galaxy"]["collections"] == [{"name": "textileio.textile"}]
-    (tmp_path / "execution-environment.yml").write_text(block, encoding="utf-8")
+def ansible_builder_create(directory, block):
+    """``ansible-builder create`` of the EE file ``block`` in ``directory``: (Containerfile text, build context)."""
+    (directory / "execution-environment.yml").write_text(block, encoding="utf-8")
     subprocess.run(
         [sys.executable, "-m", "ansible_builder", "create", "-f", "execution-environment.yml", "-c", "context"],
-        cwd=str(tmp_path),
+        cwd=str(directory),
         check=True,
         capture_output=True,
         text=True,
     )
-    containerfile = next(p for p in (tmp_path / "context").iterdir() if p.name in ("Containerfile", "Dockerfile"))
-    assert "quay.io/ansible/awx-ee:latest" in containerfile.read_text(encoding="utf-8")
-    requirements = yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())
+    containerfile = next(p for p in (directory / "context").iterdir() if p.name in ("Containerfile", "Dockerfile"))
+    return containerfile.read_text(encoding="utf-8"), directory / "context" / "_build"
+
+
+def test_execution_environment(tmp_path):
+    block = yaml_block("version: 3")
+    definition = yaml.safe_load(block)
+    assert definition["dependencies"]["galaxy"]["collections"] == [{"name": "textileio.textile"}]
+    containerfile, build = ansible_builder_create(tmp_path, block)
+    assert "quay.io/ansible/awx-ee:latest" in containerfile
+    requirements = yaml.safe_load((build / "requirements.yml").read_text())
     assert requirements["collections"] == [{"name": "textileio.textile"}]
+
+    # The tarball form, beside the tarball "ansible-galaxy collection build" writes.
+    tarball_dir = tmp_path / "tarball"
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(tarball_dir)],
+        check=True,
+        capture_output=True,
+    )
+    _definition, tarball = tarball_block()
+    assert (tarball_dir / tarball).is_file()  # the name the README gives is the name the build writes
+    containerfile, build = ansible_builder_create(tarball_dir, yaml_block("# execution-environment.yml, the"))
+    (requirement,) = yaml.safe_load((build / "requirements.yml").read_text())["collections"]
+    # the galaxy step installs from /build, the build context's _build copied in: the tarball must be there
+    assert (build / requirement["name"]).read_bytes() == (tarball_dir / tarball).read_bytes()
+    assert requirement["type"] == "file"
+    steps = containerfile.splitlines()
+    install = next(i for i, step in enumerate(steps) if "ansible-galaxy collection install" in step)
+    assert steps.index("COPY _build /build") < install and steps.index("WORKDIR /build") < install
     # the tag pushed is the tag built, and ansible-builder build takes -t
     build = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("ansible-builder build")][0]
     push = [shlex.split(c) for c in SHELL_COMMANDS if c.startswith("podman push")][0]

@@ -4,6 +4,7 @@ for what the simulator cannot do (hang, capture raw requests, answer like someth
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import socket
@@ -656,6 +657,17 @@ def test_post_and_500_are_not_retried(sim):
     err = raises('server_error', Tokens(api).list)
     assert err.server_text == 'boom'
     assert api.sleeps == [] and len(sim.control.requests()) == 2 and sim.control.state_ids() == []
+
+
+def test_server_text_never_carries_the_credentials_the_request_carried(sim):
+    # A server (or a proxy in front of it) that echoes the request: its Authorization header, the pin, a header.
+    basic = base64.b64encode(b'P1:pin-4321').decode()
+    echo = f'Authorization: Basic {basic}; pin=<b>pin-4321</b>; X-Proxy-Key: proxy  secret'
+    sim.control.add_fault(method='GET', action='status', status=500, body=echo, count=1)
+    api = api_for(sim.url, retries=0, username='P1', password='pin-4321', headers={'X-Proxy-Key': 'proxy secret'})
+    err = raises('server_error', Tokens(api).list)
+    assert err.server_text == 'Authorization: Basic [redacted] ; pin= [redacted] ; X-Proxy-Key: [redacted]'
+    assert err.server_text in str(err)
 
 
 def test_server_text_never_carries_a_token(sim):

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
 
-from hypothesis import given, settings
+import requests
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client
@@ -131,3 +133,34 @@ def test_an_answer_of_exactly_the_read_bound_is_looked_at_whole():
     text = ' ' * (_client.SERVER_TEXT_READ - 4) + ' end'
     assert len(text) == _client.SERVER_TEXT_READ and server_words(text) == 'end'
     assert server_words(text + 'x') == ''  # one more character: the run the bound split is dropped
+
+
+SECRET_TEXT = st.text(st.characters(blacklist_categories=('Cs',), blacklist_characters='[]'), min_size=4, max_size=40)
+
+
+@given(
+    SECRET_TEXT, st.text(max_size=80), st.text(max_size=80), st.integers(min_value=0, max_value=2 * SERVER_TEXT_LIMIT)
+)
+def test_a_credential_the_server_echoes_is_never_quoted(password, before, after, pad):
+    # A server or proxy that echoes the request: the pin, and the Authorization header built from it.
+    try:  # the header exactly as requests sends it (it encodes the pair as latin-1)
+        header = requests.Request('GET', 'http://cafe', auth=('P1', password)).prepare().headers['Authorization']
+    except UnicodeEncodeError:
+        assume(False)
+    basic = header.split()[1]
+    forms = _client.credential_forms('P1', password, {'X-Api-Key': password + '-key'})
+    words = server_words(f'{" " * pad}{before}{password}<b>Authorization: {header}</b>{after}', hidden=forms)
+    folded = ' '.join(''.join(c if c.isprintable() else ' ' for c in password).split())
+    assert basic not in words
+    assert len(folded) < _client.HIDDEN_MIN_CHARS or folded not in words
+
+
+def test_credential_forms():
+    basic = base64.b64encode(b'P1:pin-\xe9').decode()  # encoded as requests encodes it (latin-1)
+    assert _client.credential_forms('P1', 'pin-\u00e9', {'X-Key': 'key-1', 'X-Short': 'no'}) == {
+        'pin-\u00e9',
+        basic,
+        'key-1',
+    }
+    assert _client.credential_forms(None, None, None) == set()
+    assert _client.credential_forms('P1', None, None) == {base64.b64encode(b'P1:').decode()}

@@ -425,7 +425,8 @@ class TestOnlyShownNoLogValuesAreSearched:
             inject,
             lambda: sim.control.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'),
         )
-        assert pruned_text == full_text and pin not in pruned_text and '********' in pruned['msg']
+        # the client hides its own credentials from the server's words before Ansible could mask them
+        assert pruned_text == full_text and pin not in pruned_text and '"wrong pin [redacted]"' in pruned['msg']
 
     def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim):
         tokens = [new_token() for index in range(30)]
