@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -332,6 +334,73 @@ def fail_on_galaxy_importer_errors() -> None:
 
 
 fail_on_galaxy_importer_errors()
+
+
+# A token of the Molecule scenarios' inventories (base58 text of a 44-byte token: 59 to 61 characters).
+MOLECULE_TOKEN = re.compile(r"(?<![1-9A-HJ-NP-Za-km-z])[1-9A-HJ-NP-Za-km-z]{55,64}(?![1-9A-HJ-NP-Za-km-z])")
+
+
+def processes_naming(marker: str) -> list[int]:
+    """The PIDs of the processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def isolate_molecule() -> None:
+    """Run antsibull-nox's molecule session in an ANSIBLE_HOME of its own, then check what it left behind.
+
+    molecule keeps each scenario's ephemeral directory (its inventory and state, and here the simulator's PID,
+    port and database) in ANSIBLE_HOME/tmp, under a name made of the project directory's name ("extensions")
+    and the scenario's: the same path for every clone and every run. A temporary ANSIBLE_HOME keeps parallel
+    runs apart and puts nothing into ~/.ansible. ansible writes every playbook run to a log there; afterwards
+    the session fails when a token of the scenarios' inventories appears in it, or when a simulator that a
+    scenario started still runs (its cleanup failed: the session stops it).
+    """
+    registered = nox.registry.get()["molecule"]
+    run = registered.func
+
+    def isolated(session: nox.Session) -> None:
+        tokens = {
+            token: path.relative_to(ROOT)
+            for path in sorted(ROOT.glob("extensions/molecule/*/inventory/*.yml"))
+            for token in MOLECULE_TOKEN.findall(path.read_text(encoding="utf-8"))
+        }
+        with temporary_directory("molecule") as home:
+            log = home / "ansible.log"
+            session.env.update(ANSIBLE_HOME=str(home), ANSIBLE_LOG_PATH=str(log))
+            try:
+                run(session)
+            finally:
+                left = processes_naming(str(home))
+                for pid in left:
+                    session.warn(f"stopping PID {pid}, which a scenario started and its cleanup left running")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+            text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        if left:
+            session.error(f"a scenario's cleanup left processes running: PIDs {left}")
+        if "PLAY RECAP" not in text:
+            session.error("ansible's log of the scenarios is empty: the secret scan would have seen nothing")
+        if not tokens:
+            session.error("no token in extensions/molecule/*/inventory/: the secret scan would look for nothing")
+        leaked = sorted({str(path) for token, path in tokens.items() if token in text})
+        if leaked:
+            session.error(f"ansible's log holds a token of {', '.join(leaked)} (the value is not shown)")
+        session.log(f"none of the {len(tokens)} tokens of the scenarios is in ansible's log; no process left running")
+
+    isolated.__doc__ = "molecule test of every scenario under extensions/molecule (antsibull-nox's session, isolated)."
+    registered.func = isolated
+
+
+isolate_molecule()
 
 
 # ---- short sessions, last -----------------------------------------------------------------------------------
