@@ -166,7 +166,7 @@ def install_get_pip_standin(venv: Path) -> None:
         shutil.copyfile(ROOT / "scripts" / "get_pip_standin.py", dest)
 
 
-def run_pytest(session: nox.Session, core: str, *args: str) -> None:
+def run_pytest(session: nox.Session, core: str, *args: str, env: dict[str, str] | None = None) -> None:
     """pytest in the line of ansible-core ``core``, from the work tree; no tests collected fails."""
     venv = line_venv(session, core)
     with collection_pythonpath() as pythonpath, session.chdir(ROOT):
@@ -179,7 +179,7 @@ def run_pytest(session: nox.Session, core: str, *args: str) -> None:
             "-q",
             *args,
             *session.posargs,
-            env=venv_env(venv, PYTHONPATH=pythonpath),
+            env=venv_env(venv, PYTHONPATH=pythonpath, **(env or {})),
             external=True,
         )
 
@@ -298,6 +298,26 @@ def pytest_unit_next(session: nox.Session) -> None:
     run_pytest(session, "2.22", "tests/unit")
 
 
+# ---- the docs site ---------------------------------------------------------------------------------------------
+
+
+@nox.session(name="docs-site", tags=["build", "2.21"])
+def docs_site(session: nox.Session) -> None:
+    """docs/site/build.sh (antsibull-docs and Sphinx, offline, -W), then its pages checked in headless Chromium."""
+    session.install("-r", "docs/site/requirements.txt", "ansible-core", "-c", CONSTRAINTS)
+    ensure_debian_package(session, "chromium", "chromium", "chromium-browser")  # tests/docsite
+    site = ROOT / "docs" / "site"
+    with temporary_directory("docs-site") as base:
+        # antsibull-docs --use-current documents the collection that ansible-galaxy finds: a copy of the
+        # tracked files, so that what is documented is what would be built, and nothing else is found.
+        copy_collection(base)
+        collections = {"ANSIBLE_COLLECTIONS_PATH": str(base), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"}
+        session.run("bash", str(site / "build.sh"), env=collections, external=True)
+        html = site / "build" / "html"
+        session.log(f"the docs site: {html / 'index.html'}")
+        run_pytest(session, "2.21", "tests/docsite", env=dict(collections, TEXTILE_DOCSITE_HTML=str(html)))
+
+
 # ---- antsibull-nox's sessions (antsibull-nox.toml) ---------------------------------------------------------
 
 antsibull_nox.load_antsibull_nox_toml()
@@ -396,8 +416,9 @@ def isolate_molecule() -> None:
             session.error(f"ansible's log holds a token of {', '.join(leaked)} (the value is not shown)")
         session.log(f"none of the {len(tokens)} tokens of the scenarios is in ansible's log; no process left running")
 
-    isolated.__doc__ = "molecule test of every scenario under extensions/molecule (antsibull-nox's session, isolated)."
+    isolated.__doc__ = "molecule test of every scenario in extensions/molecule (antsibull-nox's session, isolated)."
     registered.func = isolated
+    registered.__doc__ = isolated.__doc__  # what nox --list shows
 
 
 isolate_molecule()
