@@ -152,7 +152,7 @@ class Chromium:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ChromiumError("no answer from Chromium within %d seconds" % TIMEOUT)
-            ready, _, _ = select.select([self._answers], [], [], left)
+            ready = select.select([self._answers], [], [], left)[0]
             if ready:
                 chunk = os.read(self._answers, 1 << 20)
                 if not chunk:
