@@ -17,7 +17,9 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -521,6 +523,26 @@ def execution_environment(session: nox.Session) -> None:
             session.error(f"containers were left behind (now removed): {', '.join(left)}")
 
 
+# ---- the docs site ---------------------------------------------------------------------------------------------
+
+
+@nox.session(name="docs-site", tags=["build", "2.21"])
+def docs_site(session: nox.Session) -> None:
+    """docs/site/build.sh (antsibull-docs and Sphinx, offline, -W), then its pages checked in headless Chromium."""
+    session.install("-r", "docs/site/requirements.txt", "ansible-core", "-c", CONSTRAINTS)
+    ensure_debian_package(session, "chromium", "chromium", "chromium-browser")  # tests/docsite
+    site = ROOT / "docs" / "site"
+    with temporary_directory("docs-site") as base:
+        # antsibull-docs --use-current documents the collection that ansible-galaxy finds: a copy of the
+        # tracked files, so that what is documented is what would be built, and nothing else is found.
+        copy_collection(base)
+        collections = {"ANSIBLE_COLLECTIONS_PATH": str(base), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"}
+        session.run("bash", str(site / "build.sh"), env=collections, external=True)
+        html = site / "build" / "html"
+        session.log(f"the docs site: {html / 'index.html'}")
+        run_pytest(session, "2.21", "tests/docsite", env=dict(collections, TEXTILE_DOCSITE_HTML=str(html)))
+
+
 # ---- antsibull-nox's sessions (antsibull-nox.toml) ---------------------------------------------------------
 
 antsibull_nox.load_antsibull_nox_toml()
@@ -557,6 +579,74 @@ def fail_on_galaxy_importer_errors() -> None:
 
 
 fail_on_galaxy_importer_errors()
+
+
+# A token of the Molecule scenarios' inventories (base58 text of a 44-byte token: 59 to 61 characters).
+MOLECULE_TOKEN = re.compile(r"(?<![1-9A-HJ-NP-Za-km-z])[1-9A-HJ-NP-Za-km-z]{55,64}(?![1-9A-HJ-NP-Za-km-z])")
+
+
+def processes_naming(marker: str) -> list[int]:
+    """The PIDs of the processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def isolate_molecule() -> None:
+    """Run antsibull-nox's molecule session in an ANSIBLE_HOME of its own, then check what it left behind.
+
+    molecule keeps each scenario's ephemeral directory (its inventory and state, and here the simulator's PID,
+    port and database) in ANSIBLE_HOME/tmp, under a name made of the project directory's name ("extensions")
+    and the scenario's: the same path for every clone and every run. A temporary ANSIBLE_HOME keeps parallel
+    runs apart and puts nothing into ~/.ansible. ansible writes every playbook run to a log there; afterwards
+    the session fails when a token of the scenarios' inventories appears in it, or when a simulator that a
+    scenario started still runs (its cleanup failed: the session stops it).
+    """
+    registered = nox.registry.get()["molecule"]
+    run = registered.func
+
+    def isolated(session: nox.Session) -> None:
+        tokens = {
+            token: path.relative_to(ROOT)
+            for path in sorted(ROOT.glob("extensions/molecule/*/inventory/*.yml"))
+            for token in MOLECULE_TOKEN.findall(path.read_text(encoding="utf-8"))
+        }
+        with temporary_directory("molecule") as home:
+            log = home / "ansible.log"
+            session.env.update(ANSIBLE_HOME=str(home), ANSIBLE_LOG_PATH=str(log))
+            try:
+                run(session)
+            finally:
+                left = processes_naming(str(home))
+                for pid in left:
+                    session.warn(f"stopping PID {pid}, which a scenario started and its cleanup left running")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+            text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        if left:
+            session.error(f"a scenario's cleanup left processes running: PIDs {left}")
+        if "PLAY RECAP" not in text:
+            session.error("ansible's log of the scenarios is empty: the secret scan would have seen nothing")
+        if not tokens:
+            session.error("no token in extensions/molecule/*/inventory/: the secret scan would look for nothing")
+        leaked = sorted({str(path) for token, path in tokens.items() if token in text})
+        if leaked:
+            session.error(f"ansible's log holds a token of {', '.join(leaked)} (the value is not shown)")
+        session.log(f"none of the {len(tokens)} tokens of the scenarios is in ansible's log; no process left running")
+
+    isolated.__doc__ = "molecule test of every scenario in extensions/molecule (antsibull-nox's session, isolated)."
+    registered.func = isolated
+    registered.__doc__ = isolated.__doc__  # what nox --list shows
+
+
+isolate_molecule()
 
 
 # ---- short sessions, last -----------------------------------------------------------------------------------

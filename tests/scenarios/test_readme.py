@@ -43,6 +43,9 @@ SHELL_COMMANDS = {
     "scripts/test.sh": "test_the_test_command_lists_the_stages_the_readme_names: running every check from "
     "inside the suite would run the suite itself, so only its stage list is checked",
     "scripts/demo.sh": "tests/scenarios/test_playbooks_demo.py runs it from a fresh clone",
+    "scripts/test.sh -e docs-site": "the test command's docs-site session is this command: it builds the site and "
+    "runs tests/docsite/test_docsite_pages.py on it (test_the_test_command_lists_the_stages_the_readme_names "
+    "checks that the stage exists)",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.provision": "test_the_three_jobs_as_shipped",
     "ansible-playbook -i inventory.yml --ask-vault-pass textileio.textile.decommission "
     "-e '{\"cafe_tokens_absent_ids\": [\"0f1e2d3c4b5a69788796a5b4\"]}'": "test_the_three_jobs_as_shipped",
@@ -411,3 +414,8 @@ def test_the_test_command_lists_the_stages_the_readme_names():
     table = text[text.index("| stage | what it runs |") :].split("\n\n")[0]
     named = {name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z0-9.-]+)`", row.split("|")[1])}
     assert named == stages
+    # and every session a README command runs by name
+    run = {
+        name for line in shell_commands(README) if line.startswith("scripts/test.sh -e ") for name in line.split()[2:]
+    }
+    assert run and run <= stages, run - stages
