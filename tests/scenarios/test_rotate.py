@@ -10,6 +10,7 @@ import stat
 
 import pytest
 from harness import REPO_ROOT, ids_of, token_id, validates
+from test_report import DRIFT as DRIFT_FAIL
 from test_report import read_report
 from test_roles import fleet, fqcn_playbook
 from textile_sim import closed_port
@@ -487,7 +488,8 @@ def test_the_readme_rotation_examples_run_as_written(cafes, run_playbook, new_to
     home.mkdir()
     env = {"HOME": str(home)}
     token_file = home / "textile-rotation" / "fleet-2026-01.token"
-    inventory = fleet(cafes)
+    # the README's vault holds the fleet's tokens, the old one among them until the rotation is over
+    inventory = fleet(cafes, vault_textile_fleet_tokens=[old])
 
     playbook, args = readme_command(grace_block)
     grace = run_playbook(playbook, inventory=inventory, env=env, args=args)
@@ -497,10 +499,14 @@ def test_the_readme_rotation_examples_run_as_written(cafes, run_playbook, new_to
     for sim in cafes:
         assert sim.control.state_ids() == ids_of([old, new])
 
+    # the grace period's nightly report fails on drift, and passes: it expects the new token too
     report = run_playbook(report_playbook, inventory=inventory, env=env)
     _base, data, page = read_report(report)
     assert data["cafes"]["cafe1"]["ids"] == ids_of([old, new])
+    assert data["summary"]["expected_ids"] == ids_of([old, new])
+    assert data["summary"]["missing"] == {} and data["summary"]["unexpected"] == {}
     assert "fleet token until 2026-01 (retiring)" in page and "fleet token from 2026-01" in page
+    assert report.host_results(DRIFT_FAIL)["cafe1"].get("skip_reason")
 
     for sim in cafes:
         sim.control.clear_requests()
