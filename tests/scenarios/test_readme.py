@@ -222,7 +222,9 @@ def test_the_module_defaults_example_uses_each_hosts_api_url(site, run_playbook)
     """The README's first play: the per-host textile_api_url reaches the modules through module_defaults."""
     stray = site.tokens.departed
     seed_all(site, [site.tokens.mobile, stray])
-    result = run_playbook(yaml_block("- name: Tokens of every cafe in textile_cafes"), inventory=site.inventory, args=site.args)
+    result = run_playbook(
+        yaml_block("- name: Tokens of every cafe in textile_cafes"), inventory=site.inventory, args=site.args
+    )
     expected = ids_of(site.tokens.fleet + [site.tokens.mobile])
     assert state(site) == {"cafe-eu-1": expected, "cafe-us-1": expected}
     for host, shown in result.host_results("Show what changed (IDs only)").items():
