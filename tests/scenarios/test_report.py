@@ -444,6 +444,7 @@ def test_no_verdict_when_no_cafe_could_be_read(sim_factory, run_playbook, new_to
     assert result[STATS]["ansible_stats"]["data"]["textile_cafe_report"]["unreadable"] == unreadable
 
 
+@pytest.mark.compat
 def test_with_some_cafes_unread_the_verdict_covers_only_the_cafes_read_and_fail_on_drift_fails(
     sim_factory, run_playbook, new_token, secrets
 ):
