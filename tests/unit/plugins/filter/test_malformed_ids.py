@@ -4,8 +4,6 @@ playbooks and report (positions named, values never shown), and the one normalis
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from ansible.errors import AnsibleFilterError
 from hypothesis import given, settings
@@ -28,7 +26,8 @@ malformed_ids = Malformed().filters()['malformed_ids']
 canonical_ids = Canonical().filters()['canonical_ids']
 
 ID = '0f1e2d3c4b5a69788796a5b4'
-TOKEN = b58encode(bytes.fromhex(ID) + os.urandom(32))
+# a fixed token (a random one in a parameter's name would differ between pytest-xdist workers)
+TOKEN = b58encode(bytes.fromhex(ID) + bytes(range(100, 132)))
 
 
 def test_each_problem_is_named_by_the_variable_and_position():
@@ -66,6 +65,7 @@ def test_a_token_points_to_the_token_id_filter_without_a_list_for_tokens():
 @pytest.mark.parametrize(
     'value, given',
     [(ID, 'a string'), (TOKEN, 'a string'), (None, 'nothing (null)'), (5, 'a number'), ({ID: 1}, 'a mapping')],
+    ids=['id', 'token', 'none', 'number', 'mapping'],
 )
 def test_a_value_that_is_not_a_list_is_named_once(value, given):
     (line,) = malformed_ids(value, 'textile_rotate_old_ids')
@@ -113,7 +113,7 @@ def test_canonical_ids_strips_lowers_and_keeps_the_first_of_duplicates():
     assert canonical_ids([]) == []
 
 
-@pytest.mark.parametrize('value', [[TOKEN], ID, [ID, 'xyz'], None])
+@pytest.mark.parametrize('value', [[TOKEN], ID, [ID, 'xyz'], None], ids=['token', 'string', 'not-an-id', 'none'])
 def test_canonical_ids_refuses_anything_else_without_showing_it(value):
     with pytest.raises(AnsibleFilterError) as info:
         canonical_ids(value, 'cafe_tokens_keep_ids')
