@@ -122,40 +122,35 @@ def host_cases(variables):
     ).map(lambda cases: {"cafe%d" % n: case for n, case in enumerate(cases, 1)})
 
 
-def run_fleet(run_playbook, sim, playbook, cases, **extra):
+@pytest.mark.parametrize(
+    "playbook, variables, check_task",
+    [
+        pytest.param(
+            "provision",
+            [("cafe_tokens_absent_ids", False), ("cafe_tokens_keep_ids", False)],
+            "Check the token and token ID lists",
+            marks=pytest.mark.compat,
+        ),
+        ("decommission", [("cafe_tokens_absent_ids", False)], "Check the token and token ID lists to decommission"),
+        (
+            "report",
+            [("cafe_token_report_expected_ids", False), ("cafe_token_report_labels", True)],
+            "Check the expected token IDs and the keys of the labels",
+        ),
+    ],
+)
+@RUNS
+@given(data=st.data())
+def test_the_playbooks_refuse_generated_id_lists(sim, run_playbook, secrets, playbook, variables, check_task, data):
+    cases = data.draw(host_cases(variables), label="each host's variable and value")
+    register_tokens(secrets, cases)
+    sim.control.clear_requests()
     inventory = fleet([sim] * len(cases), textile_retries=0)
     hosts = inventory["all"]["children"]["textile_cafes"]["hosts"]
     for host, (name, value, _keys) in cases.items():
         hosts[host][name] = value
-    return run_playbook(fqcn_playbook(playbook), inventory=inventory, expect_rc=2, **extra)
-
-
-@pytest.mark.compat
-@RUNS
-@given(cases=host_cases([("cafe_tokens_absent_ids", False), ("cafe_tokens_keep_ids", False)]))
-def test_provision_refuses_generated_id_lists(sim, run_playbook, secrets, cases):
-    register_tokens(secrets, cases)
-    sim.control.clear_requests()
-    result = run_fleet(run_playbook, sim, "provision", cases)
-    check_run(result, cases, sim, secrets, "Check the token and token ID lists")
-
-
-@RUNS
-@given(cases=host_cases([("cafe_tokens_absent_ids", False)]))
-def test_decommission_refuses_generated_id_lists(sim, run_playbook, secrets, cases):
-    register_tokens(secrets, cases)
-    sim.control.clear_requests()
-    result = run_fleet(run_playbook, sim, "decommission", cases)
-    check_run(result, cases, sim, secrets, "Check the token and token ID lists to decommission")
-
-
-@RUNS
-@given(cases=host_cases([("cafe_token_report_expected_ids", False), ("cafe_token_report_labels", True)]))
-def test_report_refuses_generated_id_lists_and_labels(sim, run_playbook, secrets, cases):
-    register_tokens(secrets, cases)
-    sim.control.clear_requests()
-    result = run_fleet(run_playbook, sim, "report", cases)
-    check_run(result, cases, sim, secrets, "Check the expected token IDs and the keys of the labels")
+    result = run_playbook(fqcn_playbook(playbook), inventory=inventory, expect_rc=2)
+    check_run(result, cases, sim, secrets, check_task)
     assert not (result.run_dir / "work" / "textile-cafe-report").exists()
 
 
