@@ -9,19 +9,24 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, parse_token
+from ansible_collections.textileio.textile.plugins.plugin_utils._id_lists import bounded, list_problem
 
 
 def malformed_tokens(tokens: object, name: str = 'tokens') -> list[str]:
-    """``['<name>[<position>]: <why>', ...]`` for each entry of ``tokens`` that is not a token; never a value."""
-    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, '__iter__') or isinstance(tokens, dict):
-        raise AnsibleFilterError(f'malformed_tokens: {name} must be a list of tokens.')
+    """``['<name>[<position>]: <why>', ...]`` for each entry of ``tokens`` that is not a token, or one line
+    saying that ``tokens`` is not a list; never a value."""
+    if not isinstance(name, str) or not name:
+        raise AnsibleFilterError('malformed_tokens: name must be the name of the list, such as cafe_tokens_present.')
+    problem = list_problem(tokens, name, 'tokens')
+    if problem:
+        return [problem]
     found = []
-    for position, token in enumerate(tokens):
+    for position, token in enumerate(tokens):  # type: ignore[arg-type]
         try:
             parse_token(token)
         except TokenFormatError as err:
             found.append(f'{name}[{position}]: {err}')
-    return found
+    return bounded(found, name)
 
 
 class FilterModule:

@@ -235,11 +235,21 @@ def test_every_shell_command_of_the_readmes_is_run_or_checked():
         assert shell_commands(path) == [], "%s: a shell command no test runs" % path
 
 
+def test_the_quick_start_shows_the_demo_before_the_long_test_command():
+    """A new user runs the first command first: the half-minute demo, then the test command that takes minutes."""
+    assert shell_commands(README)[:2] == ["scripts/demo.sh", "scripts/test.sh"]
+    # the first YAML block's title says what it targets: every cafe of the group, not one cafe
+    (play,) = yaml.safe_load(code_blocks(README, "yaml")[0])
+    assert play["hosts"] == "textile_cafes" and play["name"] == "Tokens of every cafe in textile_cafes"
+
+
 def test_the_module_defaults_example_uses_each_hosts_api_url(site, run_playbook):
     """The README's first play: the per-host textile_api_url reaches the modules through module_defaults."""
     stray = site.tokens.departed
     seed_all(site, [site.tokens.mobile, stray])
-    result = run_playbook(yaml_block("- name: Tokens of one cafe"), inventory=site.inventory, args=site.args)
+    result = run_playbook(
+        yaml_block("- name: Tokens of every cafe in textile_cafes"), inventory=site.inventory, args=site.args
+    )
     expected = ids_of(site.tokens.fleet + [site.tokens.mobile])
     assert state(site) == {"cafe-eu-1": expected, "cafe-us-1": expected}
     for host, shown in result.host_results("Show what changed (IDs only)").items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import stat
 from html.parser import HTMLParser
 
@@ -17,7 +18,9 @@ from textile_sim import closed_port
 PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
 ROLE = "textileio.textile.cafe_token_report : "
 STATS = ROLE + "Publish the fleet summary as a statistic for AWX and Automation Platform"
-DRIFT = ROLE + "Fail when the fleet drifts from the expected token IDs"
+DRIFT = ROLE + "Fail when the fleet drifts from the expected token IDs or a cafe could not be read"
+SHOW = ROLE + "Show the verdict, the fleet summary and where the report is"
+CHECK = ROLE + "Check the expected token IDs and the keys of the labels"
 
 
 def read_report(result, directory="textile-cafe-report"):
@@ -37,7 +40,7 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
     result = run_playbook(
         fqcn_playbook("report"), inventory=fleet([first, second], cafe_token_report_expected_ids=expected)
     )
-    base, data, _page = read_report(result)
+    base, data, page = read_report(result)
     assert set(data) == {"generated_at", "cafes", "summary"}
     assert data["cafes"]["cafe1"] == {
         "reachable": True,
@@ -56,8 +59,13 @@ def test_report_of_two_cafes_with_drift_against_expected_ids(sim_factory, run_pl
         "expected_ids": ids_of([fleet_token, lost]),
         "missing": {token_id(lost): ["cafe2"]},
         "unexpected": {"cafe1": [token_id(stray)]},
+        "unreadable": {},
     }
     assert result[STATS]["ansible_stats"]["data"]["textile_cafe_report"] == data["summary"]
+    assert result[SHOW]["msg"]["summary"] == data["summary"]
+    assert result[SHOW]["msg"]["verdict"] == "Drift: 1 missing, 1 unexpected (cafe/token pairs)."
+    # every cafe has its URL: no footnote about the module's default
+    assert "note-default" not in page and "<em>default</em>" not in page
     assert stat.S_IMODE(base.stat().st_mode) == 0o750
     for name in ("textile-cafe-report.json", "textile-cafe-report.html"):
         assert stat.S_IMODE((base / name).stat().st_mode) == 0o640
@@ -98,6 +106,9 @@ def test_unreachable_and_auth_failed_cafes_are_reported_without_aborting(sim_fac
     assert cafes["cafe5"]["api_url"] == good.url  # user info (a password) is never shown
     assert data["summary"]["reachable"] == 1 and data["summary"]["cafes"] == 5
     assert data["summary"]["missing"] == {} and data["summary"]["unexpected"] == {}
+    assert data["summary"]["unreadable"] == {
+        name: cafes[name]["error"] for name in ("cafe2", "cafe3", "cafe4", "cafe5")
+    }
     assert html.escape(cafes["cafe2"]["error"]) in page
     assert result.failed == 0
 
@@ -172,7 +183,7 @@ def test_report_dir_option_and_relative_paths(sim_factory, run_playbook):
     result = run_playbook(PLAYBOOK, inventory=fleet([cafe], cafe_token_report_dir="out/fleet"))
     _base, data, _page = read_report(result, "out/fleet")
     assert data["cafes"]["cafe1"]["count"] == 0
-    shown = result[ROLE + "Show where the report is and the fleet summary"]["msg"]
+    shown = result[SHOW]["msg"]
     assert shown["html"] == str((result.run_dir / "work" / "out/fleet/textile-cafe-report.html").resolve())
 
 
@@ -301,6 +312,7 @@ def test_json_of_a_default_url_cafe_an_unreachable_cafe_and_an_html_answering_ca
     tables = cells(page)
     rows = {row[0][0]: row for row in tables["cafes"][1:]}
     assert rows["cafe1"][4][0] == "default"  # not "None"
+    assert 'id="note-default"' in page  # explained once, since a cafe has no URL
     assert rows["cafe2"][4][0] == down_url
     for name in ("cafe2", "cafe3", "cafe4"):
         assert rows[name][3] == ("unknown", {"unknown"})
@@ -340,7 +352,7 @@ def test_matrix_cells_are_stored_missing_unexpected_blank_or_unknown(sim_factory
     legend = {row[0][1].pop(): row[1][0] for row in cells(page)["legend"][1:]}
     assert set(legend) == STATES
     summary = {row[0][0]: row[1][0] for row in cells(page)["summary"]}
-    assert summary["Reachable"] == "2 of 3" and summary["Drift"] == "yes: 1 missing, 1 unexpected"
+    assert summary["Reachable"] == "2 of 3" and summary["Drift"] == "yes: 1 missing, 1 unexpected (on the cafes read)"
 
 
 def test_without_expected_ids_the_matrix_expects_what_any_cafe_holds(sim_factory, run_playbook, new_token):
@@ -385,3 +397,142 @@ def test_the_report_never_writes_or_prints_url_user_info(
     api_url_cell = {row[0][0]: row for row in cells(page)["cafes"][1:]}["cafe1"][4][0]
     assert api_url_cell == (cafe.url if shown else "not shown")
     assert cafe.control.requests() == []  # refused before any request
+
+
+def basic_auth_fleet(sim_factory, secrets, pins, **group_vars):
+    """Two cafes behind Basic Auth (account P4account, pin ``daemon-pin-N``); ``pins`` are the pins the inventory
+    gives each cafe (a wrong one makes it unreadable)."""
+    cafes = [sim_factory(username="P4account", password="daemon-pin-%d" % n) for n in (1, 2)]
+    for pin in pins:
+        secrets.add(pin)
+    hostvars = {"cafe%d" % n: {"textile_api_password": pin} for n, pin in enumerate(pins, 1)}
+    return cafes, fleet(cafes, hostvars=hostvars, textile_api_username="P4account", textile_retries=0, **group_vars)
+
+
+def verdict_of(page):
+    """``(class, data-state, text)`` of the page's verdict banner."""
+    (found,) = re.findall(r'<p class="banner ([a-z ]+)" id="verdict" data-state="([a-z_]+)">([^<]*)</p>', page)
+    return found[0], found[1], html.unescape(found[2])
+
+
+def test_no_verdict_when_no_cafe_could_be_read(sim_factory, run_playbook, new_token, secrets):
+    token = new_token()
+    cafes, inventory = basic_auth_fleet(
+        sim_factory, secrets, ["wrong-pin-1111", "wrong-pin-2222"], cafe_token_report_expected_ids=[token_id(token)]
+    )
+    for cafe in cafes:
+        cafe.control.seed([token])
+    result = run_playbook(PLAYBOOK, inventory=inventory)
+    _base, data, page = read_report(result)
+    unreadable = data["summary"]["unreadable"]
+    assert sorted(unreadable) == ["cafe1", "cafe2"]
+    assert all("Basic Auth" in error for error in unreadable.values()), unreadable
+    assert verdict_of(page) == (
+        "unread",
+        "unknown",
+        "No verdict: no cafe could be read, so the tokens of the fleet are unknown.",
+    )
+    assert "No drift" not in page and "banner ok" not in page
+    assert {row[0][0]: row[1] for row in cells(page)["summary"]}["Drift"] == (
+        "unknown: no cafe could be read",
+        {"unknown"},
+    )
+    assert "2 of 2 cafes could not be read: cafe1, cafe2" in page
+    # what AWX keeps of the job: the console and the statistic name the cafes and why
+    assert result[SHOW]["msg"]["summary"]["unreadable"] == unreadable
+    assert result[SHOW]["msg"]["verdict"].startswith("No verdict")
+    assert result[STATS]["ansible_stats"]["data"]["textile_cafe_report"]["unreadable"] == unreadable
+
+
+@pytest.mark.compat
+def test_with_some_cafes_unread_the_verdict_covers_only_the_cafes_read_and_fail_on_drift_fails(
+    sim_factory, run_playbook, new_token, secrets
+):
+    token = new_token()
+    cafes, inventory = basic_auth_fleet(
+        sim_factory,
+        secrets,
+        ["daemon-pin-1", "wrong-pin-2222"],
+        cafe_token_report_expected_ids=[token_id(token)],
+        cafe_token_report_fail_on_drift=True,
+    )
+    for cafe in cafes:
+        cafe.control.seed([token])
+    # the cafe that was read holds exactly the expected token: no drift there, yet cafe2 is unknown
+    result = run_playbook(PLAYBOOK, inventory=inventory, expect_rc=2)
+    _base, data, page = read_report(result)
+    assert data["summary"]["missing"] == {} and data["summary"]["unexpected"] == {}
+    assert list(data["summary"]["unreadable"]) == ["cafe2"]
+    error = data["summary"]["unreadable"]["cafe2"]
+    assert "Basic Auth" in error
+    text = "No drift on the 1 of 2 cafes that could be read; 1 could not be read, so the fleet as a whole is not known to be in sync."
+    assert verdict_of(page) == ("partial", "in_sync", text)
+    assert result[SHOW]["msg"]["verdict"] == text
+    assert result[STATS]["ansible_stats"]["data"]["textile_cafe_report"]["unreadable"] == {"cafe2": error}
+    failure = result[DRIFT]
+    assert failure["failed"] is True
+    assert "Could not be read, so not known to be in sync: cafe2: %s" % error in failure["msg"]
+    assert failure["msg"].startswith(text) and "cafe1:" not in failure["msg"]
+
+
+def test_bad_id_variables_fail_before_any_request_naming_variable_and_position(
+    sim_factory, run_playbook, new_token, secrets
+):
+    token, labelled = new_token(), new_token()
+    cafes = [sim_factory(), sim_factory()]
+    inventory = fleet(
+        cafes,
+        cafe_token_report_expected_ids=[token_id(new_token()), token, "xyz", "a" * 25],
+        cafe_token_report_labels={" %s " % token_id(new_token()).upper(): "ok", labelled: "pasted"},
+    )
+    result = run_playbook(PLAYBOOK, inventory=inventory, expect_rc=2)
+    for host, outcome in result.host_results(CHECK).items():
+        assert outcome["failed"] is True, host
+        assert outcome["msg"] == (
+            "Check these variables (their values are not shown): "
+            "cafe_token_report_expected_ids[1]: a token, not a token ID: give its ID (<token> | "
+            "textileio.textile.token_id); "
+            "cafe_token_report_expected_ids[2]: 3 characters long, not a token ID (24 hexadecimal characters); "
+            "cafe_token_report_expected_ids[3]: 25 characters long, not a token ID (24 hexadecimal characters); "
+            "cafe_token_report_labels[key 1]: a token, not a token ID: give its ID (<token> | "
+            "textileio.textile.token_id). Nothing was read."
+        )
+    for cafe in cafes:
+        assert cafe.control.requests() == []
+    assert not (result.run_dir / "work" / "textile-cafe-report").exists()
+    # the harness scans for the tokens as given; a copy put in lower case (as IDs are) is searched here
+    assert_nowhere(result, [token.lower(), labelled.lower()])
+
+
+def assert_nowhere(result, values):
+    """None of ``values`` is in the run's output or in any file the run wrote (its inputs aside)."""
+    files = [p for p in result.run_dir.rglob("*") if p.is_file() and "input" not in p.relative_to(result.run_dir).parts]
+    for value in values:
+        assert value not in result.stdout and value not in result.stderr
+        assert [str(p) for p in files if value.encode() in p.read_bytes()] == []
+
+
+def test_a_host_whose_report_tasks_did_not_run_is_not_reachable(sim_factory, run_playbook, new_token):
+    """cafe2's own variables are wrong: its report tasks stop at the check, so it has no entry, and the report
+    written by the other cafe counts it as a cafe that could not be read, never as reachable."""
+    token = new_token()
+    cafes = [sim_factory(), sim_factory()]
+    for cafe in cafes:
+        cafe.control.seed([token])
+    inventory = fleet(cafes, hostvars={"cafe2": {"cafe_token_report_expected_ids": "%s" % token_id(token)}})
+    result = run_playbook(PLAYBOOK, inventory=inventory, expect_rc=2)
+    assert "cafe_token_report_expected_ids must be a list of token IDs" in result.host_results(CHECK)["cafe2"]["msg"]
+    assert cafes[1].control.requests() == []
+    _base, data, page = read_report(result)
+    assert data["cafes"]["cafe2"] == {
+        "reachable": False,
+        "error": "Ansible could not run the report tasks on this host",
+        "api_url": None,
+        "node_version": None,
+        "count": None,
+        "ids": None,
+    }
+    assert data["summary"]["reachable"] == 1 and data["summary"]["total_stored"] == 1
+    assert data["summary"]["unreadable"] == {"cafe2": "Ansible could not run the report tasks on this host"}
+    assert matrix_states(cells(page)) == {token_id(token): ["stored", "unknown"]}
+    assert 'id="note-not-known"' in page and 'id="note-default"' not in page

@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import shutil
 import struct
 import subprocess
@@ -52,6 +55,40 @@ def chromium(tmp_path, *args):
         stdin=subprocess.DEVNULL,
         cwd=str(tmp_path),
     )
+
+
+# Reads the page as a person sees it: the background Chromium computed for every state cell of the matrix and
+# of the cafes' sections, from the page loaded in a frame (file URLs share an origin with
+# --allow-file-access-from-files; the page's own CSP allows no script, so the probe runs outside it).
+PROBE = """<!DOCTYPE html><html><body><iframe id="page" src="%s" width="1280" height="1600"></iframe><pre id="out"></pre>
+<script>
+document.getElementById('page').addEventListener('load', function () {
+  var doc = this.contentDocument, cells = [];
+  function add(where, host, td) {
+    cells.push([where, td.parentNode.getAttribute('data-id'), host, getComputedStyle(td).backgroundColor]);
+  }
+  doc.querySelectorAll('#matrix td[data-host]').forEach(function (td) { add('matrix', td.getAttribute('data-host'), td); });
+  doc.querySelectorAll('section.cafe tr[data-id] td:last-child').forEach(function (td) {
+    add('section', td.closest('section').getAttribute('data-host'), td);
+  });
+  document.getElementById('out').textContent = JSON.stringify(cells);
+});
+</script></body></html>
+"""
+
+
+def painted_cells(tmp_path, page):
+    """``{(where, id, host): (r, g, b)}``: the background Chromium paints each state cell of ``page`` with."""
+    probe = page.parent / "probe.html"
+    probe.write_text(PROBE % page.name, encoding="utf-8")
+    dumped = chromium(
+        tmp_path, "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()
+    )
+    (found,) = re.findall(r'<pre id="out">(.*?)</pre>', dumped.stdout, re.S)
+    cells = {}
+    for where, token, host, colour in json.loads(html.unescape(found)):
+        cells[(where, token, host)] = tuple(int(n) for n in re.findall(r"\d+", colour)[:3])
+    return cells
 
 
 def png_pixels(png):
@@ -121,12 +158,36 @@ def test_report_page_renders_in_headless_chromium(sim_factory, run_playbook, new
     for state, rgb in COLOURS.items():
         assert colours.get(rgb, 0) > 500, (state, rgb)
 
+    # every cell is painted in the colour of the state it must have, not only of the class it was given: a page
+    # that swapped the missing and unexpected classes (or their colours) fails here, cell by cell
+    states = {
+        token_id(fleet_token): ["stored", "stored", "unknown"],
+        token_id(lost): ["stored", "missing", "unknown"],
+        token_id(stray): ["unexpected", "blank", "unknown"],
+    }
+    paint = dict(COLOURS, blank=(0xFF, 0xFF, 0xFF))
+    expected = {
+        ("matrix", i, "cafe%d" % n): paint[state] for i, row in states.items() for n, state in enumerate(row, 1)
+    }
+    expected.update(
+        {
+            ("section", i, "cafe%d" % n): paint[state]
+            for i, row in states.items()
+            for n, state in enumerate(row, 1)
+            if state not in ("blank", "unknown")
+        }
+    )
+    assert painted_cells(tmp_path, page) == expected
+
     dumped = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert "<script" not in dumped  # the label's markup stayed text: nothing ran, nothing was added
     dom = cells(dumped)
     summary = {row[0][0]: row[1][0] for row in dom["summary"]}
     assert summary["Cafes"] == "3" and summary["Reachable"] == "2 of 3"
-    assert summary["Tokens stored (all cafes)"] == "4" and summary["Drift"] == "yes: 1 missing, 1 unexpected"
+    assert (
+        summary["Tokens stored (all cafes)"] == "4"
+        and summary["Drift"] == "yes: 1 missing, 1 unexpected (on the cafes read)"
+    )
     assert {row[0][1].pop() for row in dom["legend"][1:]} == STATES
     assert matrix_states(dom) == {
         token_id(fleet_token): ["stored", "stored", "unknown"],

@@ -17,6 +17,8 @@ TOKEN_CALLS = (
     ROLE + "Remove the tokens of cafe_tokens_absent and cafe_tokens_absent_ids",
 )
 SHOW = ROLE + "Show the token IDs this run changed and the IDs stored on the cafe"
+CHECK = ROLE + "Check the token and token ID lists"
+REMOVE_ALL = ROLE + "Remove every token stored on the cafe (cafe_tokens_remove_all)"
 
 
 def fleet(sims, hostvars=None, **group_vars):
@@ -153,7 +155,7 @@ def test_a_malformed_token_fails_once_naming_its_position_without_echoing_it(
         inventory=fleet([cafe], cafe_tokens_present=[new_token(), bad], cafe_tokens_absent=[short]),
     )
     failed = [e for e in result.task_list if e["result"].get("failed")]
-    assert [e["task"] for e in failed] == [ROLE + "Check that the token lists hold Textile Cafe tokens"]
+    assert [e["task"] for e in failed] == [CHECK]
     message = failed[0]["result"]["msg"]
     assert "cafe_tokens_present[1]: a token is not base58" in message
     assert "cafe_tokens_absent[0]: a token must decode to 44 bytes" in message
@@ -176,7 +178,10 @@ def test_a_token_given_as_a_string_fails_asking_for_a_list(two_cafes, run_playbo
     result = run_playbook(
         PLAYBOOKS / "provision.yml", expect_rc=2, inventory=fleet([cafe], cafe_tokens_present=new_token())
     )
-    assert "must be lists" in result[ROLE + "Check that the token and ID variables are lists"]["msg"]
+    assert result[CHECK]["msg"].startswith(
+        "Check these variables (their values are not shown): cafe_tokens_present must be a list of tokens, even for "
+        "a single one; a string was given"
+    )
     assert api_requests(cafe) == []
 
 
@@ -260,13 +265,31 @@ def test_decommission_without_anything_to_remove_fails(two_cafes, run_playbook, 
     assert api_requests(cafe) == []
 
 
-def test_decommission_all_tokens_of_a_retired_cafe(two_cafes, run_playbook, new_token):
-    cafe = two_cafes[0]
-    cafe.control.seed([new_token(), new_token()])
-    run_playbook(
-        PLAYBOOKS / "decommission.yml", inventory=fleet([cafe]), extra_vars={"textile_remove_all_tokens": True}
+def test_decommission_all_tokens_of_retired_cafes_under_a_task_that_says_so(two_cafes, run_playbook, new_token):
+    """-e textile_remove_all_tokens=true as a user types it (a string): the removal shows under a task named for
+    it, not under the declaration of cafe_tokens_present, which the inventory still sets."""
+    stored = {sim: [new_token(), new_token()] for sim in two_cafes}
+    for sim, tokens in stored.items():
+        sim.control.seed(tokens)
+    result = run_playbook(
+        fqcn_playbook("decommission"),
+        inventory=fleet(two_cafes, cafe_tokens_present=[new_token()]),
+        args=["-e", "textile_remove_all_tokens=true"],
     )
-    assert cafe.control.state_ids() == []
+    for sim in two_cafes:
+        assert sim.control.state_ids() == []
+    for host, outcome in result.host_results(REMOVE_ALL).items():
+        assert outcome["changed"] is True, host
+    # the declaration did not run (its result is censored: the recorder's status says it was skipped)
+    assert {e["host"]: e["status"] for e in result.task_list if e["task"] == TOKEN_CALLS[0]} == {
+        "cafe1": "skipped",
+        "cafe2": "skipped",
+    }
+    shown = result.host_results(SHOW)
+    for number, (sim, tokens) in enumerate(stored.items(), 1):
+        assert shown["cafe%d" % number]["msg"]["removed_ids"] == ids_of(tokens)
+        assert shown["cafe%d" % number]["msg"]["created_ids"] == []
+        assert shown["cafe%d" % number]["msg"]["stored_ids"] == []
 
 
 def test_check_mode_writes_nothing_and_predicts(two_cafes, run_playbook, new_token):
@@ -374,3 +397,111 @@ def test_an_api_url_with_credentials_is_refused_without_showing_them(
     assert "must not contain user info" in result[ROLE + "Check that the API URL carries no credentials"]["msg"]
     assert "P4user" not in result.stdout
     assert api_requests(cafe) == []
+
+
+def test_an_upper_case_keep_id_conflicts_with_the_same_absent_id(two_cafes, run_playbook, new_token):
+    """IDs are compared in canonical form: an ID kept in upper case and removed in lower case is caught."""
+    cafe = two_cafes[0]
+    kept = new_token()
+    cafe.control.seed([kept])
+    inventory = fleet(
+        [cafe],
+        cafe_tokens_exclusive=True,
+        cafe_tokens_keep_ids=[" %s " % token_id(kept).upper()],
+        cafe_tokens_absent_ids=[token_id(kept)],
+    )
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
+    message = result[ROLE + "Check that no token or ID is both declared and removed"]["msg"]
+    assert message.endswith(": %s" % token_id(kept))
+    assert api_requests(cafe) == [] and cafe.control.state_ids() == [token_id(kept)]
+
+
+def test_a_token_among_the_ids_is_named_by_its_role_variable_with_where_tokens_belong(
+    two_cafes, run_playbook, new_token
+):
+    stray, kept = new_token(), new_token()
+    inventory = fleet(
+        two_cafes,
+        cafe_tokens_absent_ids=[token_id(new_token()), stray],
+        cafe_tokens_keep_ids=[kept],
+        cafe_tokens_exclusive=True,
+    )
+    result = run_playbook(PLAYBOOKS / "provision.yml", inventory=inventory, expect_rc=2)
+    for host, outcome in result.host_results(CHECK).items():
+        assert outcome["msg"] == (
+            "Check these variables (their values are not shown): "
+            "cafe_tokens_absent_ids[1]: a token, not a token ID: tokens belong in cafe_tokens_absent; "
+            "cafe_tokens_keep_ids[0]: a token, not a token ID: tokens belong in cafe_tokens_present. "
+            "Nothing was sent to the cafe."
+        ), host
+    for sim in two_cafes:
+        assert api_requests(sim) == []
+    for token in (stray, kept):  # nor in the lower case an ID list would have put it in
+        assert token.lower() not in result.output
+
+
+def test_a_cafe_that_could_not_be_read_shows_its_stored_ids_as_unknown(sim_factory, run_playbook, new_token, secrets):
+    """Two cafes behind Basic Auth; the inventory has the wrong pin for cafe2: its stored IDs are unknown (null),
+    not an empty list."""
+    cafes = [sim_factory(username="P4account", password="daemon-pin-%d" % n) for n in (1, 2)]
+    token = new_token()
+    inventory = fleet(
+        cafes,
+        hostvars={"cafe1": {"textile_api_password": "daemon-pin-1"}, "cafe2": {"textile_api_password": "wrong-pin-22"}},
+        textile_api_username="P4account",
+        textile_retries=0,
+        cafe_tokens_present=[token],
+    )
+    secrets.add("wrong-pin-22")
+    result = run_playbook(fqcn_playbook("provision"), inventory=inventory, expect_rc=2)
+    shown = result.host_results(SHOW)
+    assert shown["cafe1"]["msg"]["stored_ids"] == [token_id(token)] and shown["cafe1"]["msg"]["error"] == ""
+    assert shown["cafe2"]["msg"]["stored_ids"] is None
+    assert "Basic Auth" in shown["cafe2"]["msg"]["error"]
+    assert cafes[1].control.state_ids() == []
+
+
+def test_decommission_with_a_string_from_the_command_line_fails_first_naming_the_variable(
+    two_cafes, run_playbook, new_token
+):
+    """-e cafe_tokens_absent_ids=<id>, the natural key=value form, gives a string: the playbook says so before
+    anything else, with how to pass a list, instead of a Jinja error."""
+    gone = new_token()
+    for sim in two_cafes:
+        sim.control.seed([gone])
+    result = run_playbook(
+        fqcn_playbook("decommission"),
+        inventory=fleet(two_cafes),
+        args=["-e", "cafe_tokens_absent_ids=%s" % token_id(gone)],
+        expect_rc=2,
+    )
+    check = "Check the token and token ID lists to decommission"
+    for host, outcome in result.host_results(check).items():
+        assert outcome["msg"] == (
+            "Check these variables (their values are not shown): cafe_tokens_absent_ids must be a list of token IDs, "
+            "even for a single one; a string was given (-e cafe_tokens_absent_ids=... gives a string: pass a list as "
+            'JSON, -e \'{"cafe_tokens_absent_ids": [...]}\'). Nothing was sent to the cafes.'
+        ), host
+    assert "concatenate" not in result.output
+    assert [e["task"] for e in result.task_list if e["result"].get("failed")] == [check, check]
+    for sim in two_cafes:
+        assert api_requests(sim) == [] and sim.control.state_ids() == [token_id(gone)]
+
+
+def test_decommission_names_a_token_given_as_an_id(two_cafes, run_playbook, new_token):
+    token = new_token()
+    for sim in two_cafes:
+        sim.control.seed([token])
+    result = run_playbook(
+        fqcn_playbook("decommission"),
+        inventory=fleet(two_cafes),
+        extra_vars={"cafe_tokens_absent_ids": [token]},
+        expect_rc=2,
+    )
+    for outcome in result.host_results("Check the token and token ID lists to decommission").values():
+        assert (
+            "cafe_tokens_absent_ids[0]: a token, not a token ID: tokens belong in cafe_tokens_absent" in outcome["msg"]
+        )
+    for sim in two_cafes:
+        assert api_requests(sim) == [] and sim.control.state_ids() == [token_id(token)]
+    assert token.lower() not in result.output

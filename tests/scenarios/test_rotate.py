@@ -10,6 +10,7 @@ import stat
 
 import pytest
 from harness import REPO_ROOT, ids_of, token_id, validates
+from test_report import DRIFT as DRIFT_FAIL
 from test_report import read_report
 from test_roles import fleet, fqcn_playbook
 from textile_sim import closed_port
@@ -60,6 +61,12 @@ def assert_not_in_run(result, token):
 
 def mode(path):
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def write_token_file(path, text, file_mode=0o600):
+    """A token file as the rotation needs it: private to its owner (mode 0600) unless the test says otherwise."""
+    path.write_text(text, encoding="ascii")
+    path.chmod(file_mode)
 
 
 @pytest.fixture
@@ -203,7 +210,7 @@ def test_no_cafe_that_answers_means_no_mint_and_no_file(run_playbook, tmp_path):
 def test_a_failed_retirement_is_finished_by_a_rerun(cafes, run_playbook, new_token, tmp_path):
     old, new = new_token(), new_token()
     token_file = tmp_path / "rotation.token"
-    token_file.write_text(new + "\n", encoding="ascii")
+    write_token_file(token_file, new + "\n")
     for sim in cafes:
         sim.control.seed([old, new])
     cafes[1].control.add_fault(
@@ -272,12 +279,15 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
     assert summary["token_id"] is None and summary["minted_on"] == "cafe1"
     assert summary["imported_on"] == ["cafe1", "cafe2"]
     assert summary["removed_ids"] == {"cafe1": [token_id(old)], "cafe2": [token_id(old)]}
+    # the change it predicts shows as one: the import of the token check mode does not mint, on each cafe
+    predicted_import = predicted.host_results("Predict the import of the new token, which check mode does not mint")
+    assert {host: outcome["changed"] for host, outcome in predicted_import.items()} == {"cafe1": True, "cafe2": True}
+    assert all(stats["changed"] >= 2 for stats in predicted.recap.values()), predicted.recap  # import, removal
 
     # with the token already in the file, check mode predicts its import exactly
     token_file.parent.mkdir(mode=0o700)
     new = new_token()
-    token_file.write_text(new + "\n", encoding="ascii")
-    token_file.chmod(0o600)
+    write_token_file(token_file, new + "\n")
     for sim in cafes:
         sim.control.clear_requests()
     predicted = run_playbook(ROTATE, inventory=inventory, check=True, extra_vars=rotation([token_id(old)], token_file))
@@ -285,6 +295,10 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
     assert summary["token_id"] == token_id(new) and summary["minted_on"] is None
     assert summary["imported_on"] == ["cafe1", "cafe2"]
     assert summary["removed_ids"] == {"cafe1": [token_id(old)], "cafe2": [token_id(old)]}
+    assert all(stats["changed"] >= 2 for stats in predicted.recap.values()), predicted.recap
+    assert "Predict the import of the new token, which check mode does not mint" not in [
+        e["task"] for e in predicted.task_list if e["status"] != "skipped"
+    ]
     for sim in cafes:
         assert only_lists(sim)
         assert sim.control.state_ids() == [token_id(old)]
@@ -292,7 +306,7 @@ def test_check_mode_mints_nothing_writes_nothing_and_predicts(cafes, run_playboo
 
 def test_a_token_file_without_a_token_fails_without_showing_it(cafes, run_playbook, secrets, tmp_path):
     token_file = tmp_path / "rotation.token"
-    token_file.write_text(secrets.add("not-a-token-but-private-0OIl") + "\n", encoding="ascii")
+    write_token_file(token_file, secrets.add("not-a-token-but-private-0OIl") + "\n")
     result = run_playbook(
         ROTATE, inventory=fleet(cafes), expect_rc=2, extra_vars=rotation(["0f1e2d3c4b5a69788796a5b4"], token_file)
     )
@@ -302,30 +316,99 @@ def test_a_token_file_without_a_token_fails_without_showing_it(cafes, run_playbo
 
 
 @pytest.mark.parametrize(
-    "old_ids, with_file",
+    "extra, problems",
     [
-        ("0f1e2d3c4b5a69788796a5b4", True),  # a string, not a list
-        (["0f1e2d3c4b5a69788796a5b4", "not an id"], True),
-        (["a token"], True),  # a token where its ID belongs: refused without showing it
-        ([], False),  # no token file
+        (
+            {"textile_rotate_old_ids": "0f1e2d3c4b5a69788796a5b4"},  # -e textile_rotate_old_ids=<id>: a string
+            [
+                "textile_rotate_old_ids must be a list of token IDs, even for a single one; a string was given (-e "
+                "textile_rotate_old_ids=... gives a string: pass a list as JSON, -e '{\"textile_rotate_old_ids\": "
+                "[...]}')"
+            ],
+        ),
+        (
+            {"textile_rotate_old_ids": ["0f1e2d3c4b5a69788796a5b4", "not an id"]},
+            ["textile_rotate_old_ids[1]: 9 characters long, not a token ID (24 hexadecimal characters)"],
+        ),
+        (
+            {"textile_rotate_old_ids": ["0f1e2d3c4b5a69788796a5b4", "<token>"]},  # a token where its ID belongs
+            ["textile_rotate_old_ids[1]: a token, not a token ID: give its ID (<token> | textileio.textile.token_id)"],
+        ),
+        (
+            {"textile_rotate_token_file": None},
+            [
+                "textile_rotate_token_file is not set: give the controller path of the rotation token file",
+                "textile_rotate_old_ids is not set: give the list of token IDs to retire ([] only adds the new token)",
+            ],
+        ),
+        (
+            {"textile_rotate_old_ids": [], "textile_rotate_token_file": "<token>"},  # the token instead of its file
+            [
+                "textile_rotate_token_file holds a token, not a path: write the token into a file (mode 0600) and "
+                "give its path"
+            ],
+        ),
+        (
+            {"textile_rotate_old_ids": [], "textile_rotate_retire": "perhaps"},
+            ["textile_rotate_retire must be true or false"],
+        ),
     ],
+    ids=["string", "not-an-id", "token", "nothing", "token-as-file", "retire"],
 )
-def test_bad_variables_fail_before_any_request(cafes, run_playbook, new_token, tmp_path, old_ids, with_file):
-    extra = {"textile_rotate_old_ids": [new_token()] if old_ids == ["a token"] else old_ids}
-    if with_file:
-        extra["textile_rotate_token_file"] = str(tmp_path / "rotation.token")
-    result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=extra, expect_rc=2)
-    assert result["Check the rotation variables"]["failed"] is True
-    assert "a list of the token IDs to retire" in result["Check the rotation variables"]["msg"]
+def test_bad_variables_fail_before_any_request_naming_the_one_that_failed(
+    cafes, run_playbook, new_token, tmp_path, extra, problems
+):
+    token = new_token()
+    given = {"textile_rotate_token_file": str(tmp_path / "rotation.token")}
+    given.update(
+        {k: [token if e == "<token>" else e for e in v] if isinstance(v, list) else v for k, v in extra.items()}
+    )
+    if given["textile_rotate_token_file"] == "<token>":
+        given["textile_rotate_token_file"] = token
+    given = {k: v for k, v in given.items() if v is not None}
+    result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=given, expect_rc=2)
+    check = result["Check the rotation variables"]
+    assert check["failed"] is True
+    assert check["msg"] == "Check these variables (their values are not shown): %s. Nothing changed." % "; ".join(
+        problems
+    )
     assert not (tmp_path / "rotation.token").exists()
+    assert token.lower() not in result.output
     for sim in cafes:
         assert sim.control.requests() == []
+
+
+@pytest.mark.parametrize(
+    "file_mode, holds_token",
+    [(0o644, True), (0o640, False), (0o604, True), (0o620, True)],
+    ids=["0644-token", "0640-empty", "0604-token", "0620-token"],
+)
+def test_a_token_file_others_may_use_is_refused_before_any_request(
+    cafes, run_playbook, new_token, tmp_path, file_mode, holds_token
+):
+    """ssh's rule for keys: a token file that group or others may read or write is never used, nor made private
+    silently; the failure names its mode and chmod 600."""
+    old = new_token()
+    for sim in cafes:
+        sim.control.seed([old])
+    token_file = tmp_path / "rotation.token"
+    content = (new_token() + "\n") if holds_token else ""
+    write_token_file(token_file, content, file_mode)
+    result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=rotation([token_id(old)], token_file), expect_rc=2)
+    message = result["Check that only its owner may use the token file"]["msg"]
+    assert message == (
+        "%s has mode %04o: group or others may use it, and it holds (or would hold) the new token. It was not used "
+        "and nothing changed; make it private with chmod 600 %s and run again." % (token_file, file_mode, token_file)
+    )
+    assert mode(token_file) == file_mode and token_file.read_text(encoding="ascii") == content
+    for sim in cafes:
+        assert sim.control.requests() == [] and sim.control.state_ids() == [token_id(old)]
 
 
 def test_the_new_token_among_the_old_ids_fails_before_any_change(cafes, run_playbook, new_token, tmp_path):
     new = new_token()
     token_file = tmp_path / "rotation.token"
-    token_file.write_text(new, encoding="ascii")
+    write_token_file(token_file, new)
     for sim in cafes:
         sim.control.seed([new])
     result = run_playbook(ROTATE, inventory=fleet(cafes), extra_vars=rotation([token_id(new)], token_file), expect_rc=2)
@@ -405,7 +488,8 @@ def test_the_readme_rotation_examples_run_as_written(cafes, run_playbook, new_to
     home.mkdir()
     env = {"HOME": str(home)}
     token_file = home / "textile-rotation" / "fleet-2026-01.token"
-    inventory = fleet(cafes)
+    # the README's vault holds the fleet's tokens, the old one among them until the rotation is over
+    inventory = fleet(cafes, vault_textile_fleet_tokens=[old])
 
     playbook, args = readme_command(grace_block)
     grace = run_playbook(playbook, inventory=inventory, env=env, args=args)
@@ -415,10 +499,14 @@ def test_the_readme_rotation_examples_run_as_written(cafes, run_playbook, new_to
     for sim in cafes:
         assert sim.control.state_ids() == ids_of([old, new])
 
+    # the grace period's nightly report fails on drift, and passes: it expects the new token too
     report = run_playbook(report_playbook, inventory=inventory, env=env)
     _base, data, page = read_report(report)
     assert data["cafes"]["cafe1"]["ids"] == ids_of([old, new])
+    assert data["summary"]["expected_ids"] == ids_of([old, new])
+    assert data["summary"]["missing"] == {} and data["summary"]["unexpected"] == {}
     assert "fleet token until 2026-01 (retiring)" in page and "fleet token from 2026-01" in page
+    assert report.host_results(DRIFT_FAIL)["cafe1"].get("skip_reason")
 
     for sim in cafes:
         sim.control.clear_requests()

@@ -34,7 +34,27 @@ def test_good_tokens_and_an_empty_list_give_nothing():
     assert malformed_tokens([]) == []
 
 
-@pytest.mark.parametrize('value', ['a string', {'a': 1}, 42, None])
-def test_a_value_that_is_not_a_list_fails(value):
-    with pytest.raises(AnsibleFilterError, match='must be a list'):
-        malformed_tokens(value, 'cafe_tokens_absent')
+@pytest.mark.parametrize(
+    'value, given', [('a string', 'a string'), ({'a': 1}, 'a mapping'), (42, 'a number'), (None, 'nothing (null)')]
+)
+def test_a_value_that_is_not_a_list_is_one_line_naming_the_variable(value, given):
+    (line,) = malformed_tokens(value, 'cafe_tokens_absent')
+    assert line.startswith('cafe_tokens_absent must be a list of tokens')
+    assert line.split('; ', 1)[1].startswith(f'{given} was given')
+
+
+def test_a_token_given_as_a_string_is_not_shown():
+    token = b58encode(os.urandom(44))
+    (line,) = malformed_tokens(token, 'cafe_tokens_present')
+    assert line.startswith('cafe_tokens_present must be a list of tokens, even for a single one; a string was given')
+    assert token not in line
+
+
+def test_a_long_list_gives_a_bounded_message():
+    found = malformed_tokens(['x'] * 50, 'cafe_tokens_present')
+    assert len(found) == 10 and found[-1] == 'and 41 more entries of cafe_tokens_present'
+
+
+def test_a_bad_name_fails_clearly():
+    with pytest.raises(AnsibleFilterError, match='name must be the name of the list'):
+        malformed_tokens([], '')
