@@ -119,6 +119,50 @@ def collection_pythonpath():
         yield str(base)
 
 
+# A token's text (base58 of 44 bytes: 59 to 61 characters), as the test data of the Molecule scenarios and the
+# ansible-test targets hold them.
+TOKEN_TEXT = re.compile(r"(?<![1-9A-HJ-NP-Za-km-z])[1-9A-HJ-NP-Za-km-z]{55,64}(?![1-9A-HJ-NP-Za-km-z])")
+
+
+def test_tokens(pattern: str) -> dict[str, Path]:
+    """The tokens in the files matching ``pattern`` (under ROOT), each with the file it is in (for messages)."""
+    return {
+        token: path.relative_to(ROOT)
+        for path in sorted(ROOT.glob(pattern))
+        for token in TOKEN_TEXT.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+def leaked_tokens(tokens: dict[str, Path], text: str) -> list[str]:
+    """The files whose tokens appear in ``text`` (never the tokens themselves)."""
+    return sorted({str(path) for token, path in tokens.items() if token in text})
+
+
+def processes_naming(marker: str) -> list[int]:
+    """The PIDs of the processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def stop_processes_naming(session: nox.Session, marker: str) -> list[int]:
+    """Stop (SIGTERM) the processes that a session's run left running, found by ``marker`` in their command line;
+    return their PIDs."""
+    left = processes_naming(marker)
+    for pid in left:
+        session.warn(f"stopping PID {pid}, which the run started and left running")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    return left
+
+
 def ensure_debian_package(session: nox.Session, package: str, *commands: str) -> bool:
     """Make one of ``commands`` available, installing Debian's ``package`` when running as root.
 
@@ -191,27 +235,42 @@ def run_pytest(
         )
 
 
-def run_ansible_test(session: nox.Session, core: str, command: str, *args: str) -> None:
-    """ansible-test ``command`` of the line of ansible-core ``core``, with its Python, in a fresh copy."""
+def run_ansible_test(
+    session: nox.Session,
+    core: str,
+    command: str,
+    *args: str,
+    requirements: bool = True,
+    output: Path | None = None,
+) -> None:
+    """ansible-test ``command`` of the line of ansible-core ``core``, with its Python, in a fresh copy, with
+    --requirements unless told otherwise. With ``output``, what it prints goes to that file. Fails when a process
+    whose command line names the copy still runs afterwards (and stops it)."""
     venv = line_venv(session, core)
     install_get_pip_standin(venv)
     python = LINES[LINE_OF_CORE[core]][1]
     with temporary_directory(f"{command}-{core}") as base:
         copy = copy_collection(base)
-        with session.chdir(copy):
-            session.run(
-                str(venv / "bin" / "ansible-test"),
-                command,
-                "--python",
-                python,
-                "--color",
-                "no",
-                "--requirements",
-                *args,
-                *session.posargs,
-                env=venv_env(venv),
-                external=True,
-            )
+        with session.chdir(copy), open(output or os.devnull, "w", encoding="utf-8") as out:
+            try:
+                session.run(
+                    str(venv / "bin" / "ansible-test"),
+                    command,
+                    "--python",
+                    python,
+                    "--color",
+                    "no",
+                    *(["--requirements"] if requirements else []),
+                    *args,
+                    *session.posargs,
+                    env=venv_env(venv),
+                    external=True,
+                    **({"stdout": out, "stderr": subprocess.STDOUT} if output else {}),
+                )
+            finally:
+                left = stop_processes_naming(session, str(base))
+        if left:
+            session.error(f"ansible-test {command} left processes running in its copy: PIDs {left}")
 
 
 # ---- sessions on the test lines, longest first (two run at a time, in this order) ------------------------------
@@ -257,6 +316,50 @@ add_sanity_session("2.19")
 add_sanity_session("2.20")
 add_units_session("2.21")
 add_units_session("2.20")
+
+
+def add_integration_session(core: str) -> None:
+    def integration(session: nox.Session) -> None:
+        # --local: the targets run in the line's venv, which holds all they need (ansible-core, requests and
+        # bcrypt); without --requirements nothing is installed into that shared venv. --venv would build a venv
+        # in every fresh copy and install ansible-core's requirements, requests and bcrypt from PyPI each run.
+        # antsibull-nox's integration sessions need Docker.
+        tokens = test_tokens("tests/integration/targets/*/vars/*.yml")
+        if not tokens:
+            session.error("no token in tests/integration/targets/*/vars/: the secret scan would look for nothing")
+        with temporary_directory(f"integration-{core}-log") as logs:
+            log = logs / "ansible-test.log"
+            passed = False
+            try:
+                run_ansible_test(session, core, "integration", "--local", "-v", requirements=False, output=log)
+                passed = True
+            finally:
+                text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+                leaked = leaked_tokens(tokens, text)
+                if not passed:
+                    session.log(text)
+                if leaked:
+                    session.warn(f"ansible-test's output holds a token of {', '.join(leaked)} (the value is not shown)")
+        # -v shows every task's result: a passing run's output is long, so only its summary is shown.
+        summary = [
+            line for line in text.splitlines() if re.match(r"Running \S+ integration test role|testhost +:", line)
+        ]
+        session.log("\n".join(summary))
+        if not summary:
+            session.error("ansible-test ran no target")
+        if leaked:
+            session.error("a token of the targets is in ansible-test's output (above)")
+        session.log(f"none of the {len(tokens)} tokens of the targets is in ansible-test's output (-v)")
+
+    integration.__doc__ = (
+        f"ansible-test integration --local --python {LINES[LINE_OF_CORE[core]][1]} (ansible-core {core}): "
+        "tests/integration/targets against the simulator"
+    )
+    nox.session(name=f"integration-{core}", python=False, tags=["integration", core])(integration)
+
+
+add_integration_session("2.21")
+add_integration_session("2.19")
 
 
 @nox.session(name="pytest-scenarios-2.19", python=False, tags=["pytest", "2.19"])
@@ -581,24 +684,6 @@ def fail_on_galaxy_importer_errors() -> None:
 fail_on_galaxy_importer_errors()
 
 
-# A token of the Molecule scenarios' inventories (base58 text of a 44-byte token: 59 to 61 characters).
-MOLECULE_TOKEN = re.compile(r"(?<![1-9A-HJ-NP-Za-km-z])[1-9A-HJ-NP-Za-km-z]{55,64}(?![1-9A-HJ-NP-Za-km-z])")
-
-
-def processes_naming(marker: str) -> list[int]:
-    """The PIDs of the processes whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:  # ended meanwhile
-                continue
-            if marker.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 def isolate_molecule() -> None:
     """Run antsibull-nox's molecule session in an ANSIBLE_HOME of its own, then check what it left behind.
 
@@ -613,22 +698,14 @@ def isolate_molecule() -> None:
     run = registered.func
 
     def isolated(session: nox.Session) -> None:
-        tokens = {
-            token: path.relative_to(ROOT)
-            for path in sorted(ROOT.glob("extensions/molecule/*/inventory/*.yml"))
-            for token in MOLECULE_TOKEN.findall(path.read_text(encoding="utf-8"))
-        }
+        tokens = test_tokens("extensions/molecule/*/inventory/*.yml")
         with temporary_directory("molecule") as home:
             log = home / "ansible.log"
             session.env.update(ANSIBLE_HOME=str(home), ANSIBLE_LOG_PATH=str(log))
             try:
                 run(session)
             finally:
-                left = processes_naming(str(home))
-                for pid in left:
-                    session.warn(f"stopping PID {pid}, which a scenario started and its cleanup left running")
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGTERM)
+                left = stop_processes_naming(session, str(home))
             text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
         if left:
             session.error(f"a scenario's cleanup left processes running: PIDs {left}")
@@ -636,7 +713,7 @@ def isolate_molecule() -> None:
             session.error("ansible's log of the scenarios is empty: the secret scan would have seen nothing")
         if not tokens:
             session.error("no token in extensions/molecule/*/inventory/: the secret scan would look for nothing")
-        leaked = sorted({str(path) for token, path in tokens.items() if token in text})
+        leaked = leaked_tokens(tokens, text)
         if leaked:
             session.error(f"ansible's log holds a token of {', '.join(leaked)} (the value is not shown)")
         session.log(f"none of the {len(tokens)} tokens of the scenarios is in ansible's log; no process left running")
