@@ -8,6 +8,7 @@ once; the report's JSON and HTML templates only render what it returns."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from ansible.errors import AnsibleFilterError
 
@@ -137,7 +138,7 @@ def fleet_summary(entries: object, expected_ids: object = None, labels: object =
         'ids': rows,
         'cells': cells,
         'counts': counts,
-        'labels': {key.strip().lower(): redact('' if owner is None else str(owner)) for key, owner in labels.items()},
+        'labels': {key.strip().lower(): redact('' if owner is None else str(owner)) for key, owner in cast(Mapping, labels).items()},
         'url_notes': url_notes,
     }
 

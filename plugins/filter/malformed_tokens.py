@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, parse_token
@@ -21,7 +24,7 @@ def malformed_tokens(tokens: object, name: str = 'tokens') -> list[str]:
     if problem:
         return [problem]
     found = []
-    for position, token in enumerate(tokens):  # type: ignore[arg-type]
+    for position, token in enumerate(cast(Sequence, tokens)):
         try:
             parse_token(token)
         except TokenFormatError as err:

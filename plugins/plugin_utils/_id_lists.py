@@ -13,7 +13,8 @@ value, which may be a token pasted into the wrong place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ID_BYTES,
@@ -101,7 +102,7 @@ def id_problems(value: object, name: str, tokens_in: str | None = None, keys: bo
         problem = list_problem(value, name, 'token IDs')
         if problem:
             return [problem]
-        entries, where = list(value), '{name}[{position}]'  # type: ignore[arg-type]
+        entries, where = list(cast(Sequence, value)), '{name}[{position}]'
     found = []
     for position, entry in enumerate(entries):
         problem = id_problem(entry, tokens_in)
