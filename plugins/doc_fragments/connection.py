@@ -84,6 +84,21 @@ options:
       - They may not set C(X-Textile-Args) or C(X-Textile-Opts), nor C(Authorization) when O(api_username) is set,
         nor C(Content-Length), C(Transfer-Encoding) or C(Host).
     type: dict
+  use_proxy:
+    description:
+      - Whether to send the requests through the proxy that the environment of the host that runs the module names:
+        E(HTTPS_PROXY) or E(HTTP_PROXY) (either case) for the scheme of O(api_url), unless E(NO_PROXY) (either
+        case) excludes its host. For a loopback O(api_url) (C(127.0.0.1), C(::1), C(localhost)) no proxy is ever
+        used.
+      - With V(false), the default, the environment and the home directory configure nothing but the
+        E(TEXTILE_API_URL), E(TEXTILE_USERNAME) and E(TEXTILE_PASSWORD) fallbacks; no proxy variable, no
+        C(~/.netrc) and no E(REQUESTS_CA_BUNDLE) is read, so the credentials and the tokens go to the cafe and
+        nowhere else. Set it when the cafe is reached only through a forward proxy.
+      - With an V(http://) O(api_url) the proxy sees the credentials and the tokens; the module warns as for any
+        plain V(http://) to a host that is not loopback. Through a proxy an V(https://) O(api_url) is tunnelled
+        (C(CONNECT)), and the proxy sees only the host and the port.
+    type: bool
+    default: false
 seealso:
   - name: The textileio.textile.cafe_tokens role
     description: Declares and removes the tokens of a fleet of cafes with textileio.textile.textile_cafe_token, one call per cafe.

@@ -17,6 +17,8 @@ their ID.
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import re
 import socket
@@ -26,6 +28,7 @@ import time
 import traceback
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote, urlsplit
+from urllib.request import getproxies_environment
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
@@ -42,7 +45,6 @@ from ansible_collections.textileio.textile.plugins.module_utils._transport impor
 REQUESTS_IMPORT_ERROR: str | None = None
 try:
     import requests
-    from urllib3.exceptions import NewConnectionError
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -50,9 +52,7 @@ else:
     HAS_REQUESTS = True
 
 RETRY_STATUSES = (502, 503, 504)
-RETRY_KINDS = ('connection', 'timeout')
-# Requests that cannot be built are never retried (RequestNotBuilt: a ValueError or UnicodeError while building).
-UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader', 'RequestNotBuilt')
+RETRY_KINDS = ('connection', 'timeout')  # not 'unbuildable': a request that cannot be built never will be
 DEFAULT_API_URL = 'http://127.0.0.1:40600'  # go-textile's API address
 MAX_RETRIES = 10
 MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
@@ -60,6 +60,42 @@ MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may ha
 MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,000 tokens is about 10 MiB)
 SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
 SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` (either case) for its
+    scheme, unless ``NO_PROXY`` (either case) excludes its host; never for a loopback host. A value without a
+    scheme is taken as ``http://``, as curl and requests take it. Raises ValueError, naming the variables and
+    never the value (it may hold the proxy's credentials), when the value is not a proxy URL."""
+    parts = urlsplit(url)
+    if is_loopback(parts.hostname):
+        return None
+    proxy = getproxies_environment().get(parts.scheme, '').strip()
+    if not proxy or requests.utils.should_bypass_proxies(url, no_proxy=None):
+        return None
+    proxy = proxy if '://' in proxy else f'http://{proxy}'
+    try:
+        proxy_url = urlsplit(proxy)
+        usable = proxy_url.scheme in ('http', 'https') and bool(proxy_url.hostname) and proxy_url.port != 0
+    except ValueError:  # a port that is not a number from 0 to 65535, a bracketed host that is no IPv6 address
+        usable = False
+    if not usable or any(char.isspace() or not char.isprintable() for char in proxy):
+        raise ValueError(
+            f'use_proxy: the proxy the environment names for {parts.scheme} ({parts.scheme.upper()}_PROXY or '
+            f'{parts.scheme}_proxy) is not an http:// or https:// URL with a host and a port from 1 to 65535; '
+            'fix it, or set use_proxy to false.'
+        )
+    return proxy
 
 
 class TextileError(Exception):
@@ -175,6 +211,7 @@ class TextileAPI:
         timeout: float = 30.0,
         retries: int = 3,
         headers: Mapping[str, object] | None = None,
+        use_proxy: bool = False,
     ) -> None:
         api_url = (api_url or '').strip()
         parts = urlsplit(api_url)
@@ -193,6 +230,12 @@ class TextileAPI:
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is needed to talk to a Textile node.')
         self.session = requests.Session()
+        # The environment configures nothing: no proxy variables, no ~/.netrc, no REQUESTS_CA_BUNDLE. A proxy is
+        # used only when the caller asks for the environment's (use_proxy), and never for loopback.
+        self.session.trust_env = False
+        self.proxy = environment_proxy(api_url) if use_proxy else None
+        if self.proxy:
+            self.session.proxies = {parts.scheme: self.proxy}
         adapter = watching_adapter(MAX_CONNECTIONS)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
@@ -220,35 +263,51 @@ class TextileAPI:
         path = redact_path(urlsplit(url).path)
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
-    def _exception_error(self, exc: Exception, method: str, url: str, stopped: str | None = None) -> TextileError:
-        """A TextileError for a ``requests`` exception, built without the exception's text."""
+    def _exception_error(self, exc: Exception, method: str, url: str, watch: Watch) -> TextileError:
+        """A TextileError for a failed attempt, built without the exception's text.
+
+        Whether the request was sent is the phase it failed in (``watch.phase``), never the exception's class: a
+        request is sent once a byte of it went out, and a failure after that (a reset, a malformed or cut answer)
+        leaves its outcome unknown. The exception only tells which words explain the failure."""
         causes = _causes(exc)
-        where = self.endpoint
-        # The connection was never established: nothing reached the server.
-        unbuildable = type(exc).__name__ in UNBUILDABLE or not isinstance(exc, requests.exceptions.RequestException)
-        unsent = (
-            unbuildable
-            or _has(causes, NewConnectionError)
-            or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
-        )
-        if stopped == 'cancelled':
-            kind, unsent = 'cancelled', False
-            text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
-        # The deadline (or, should it fire first, requests' own read timeout of the same length) ends a request that
-        # was sent. It stops connected sockets only: a connect still going on at the deadline ends in
-        # ConnectTimeout at the same moment, with nothing sent.
-        elif (stopped == 'timeout' or isinstance(exc, requests.exceptions.Timeout)) and not isinstance(
-            exc, requests.exceptions.ConnectTimeout
-        ):
-            kind, unsent = 'timeout', False
+        where = f'{self.endpoint} (through the proxy of the environment)' if self.proxy else self.endpoint
+        phase = watch.phase
+        sent = phase in ('sending', 'reading')
+        timed_out = watch.stopped == 'timeout' or _has(causes, requests.exceptions.Timeout, socket.timeout)
+        if watch.stopped == 'cancelled':
+            kind = 'cancelled'
             text = (
-                f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
-                'too slowly; check the daemon or raise timeout.'
+                'The request was cancelled before the node answered; it may or may not have been carried out.'
+                if sent
+                else 'The request was cancelled before it was sent.'
             )
-        elif unbuildable:
-            kind = 'connection'
-            text = f'The request could not be built ({type(exc).__name__}): check api_url and headers.'
-        elif isinstance(exc, requests.exceptions.SSLError):
+        elif phase == 'building':
+            kind = 'unbuildable'
+            text = 'The request could not be built: check api_url and headers.'
+        elif sent:
+            if timed_out:
+                kind = 'timeout'
+                text = (
+                    f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or '
+                    'answers too slowly; check the daemon or raise timeout.'
+                )
+            elif _has(causes, ssl.SSLError):
+                kind = 'tls'
+                text = (
+                    f'TLS with {where} failed after the request was sent: check that client_cert and client_key '
+                    'are right (with TLS 1.3 a server refuses a client certificate only then).'
+                )
+            else:
+                kind = 'connection'
+                text = (
+                    f'The connection to {where} failed, or its answer was cut off or malformed, after the request '
+                    'was sent: the node may have carried it out. Check that the daemon is running, that api_url '
+                    'points to it, and anything in between.'
+                )
+        elif timed_out:
+            kind = 'timeout'
+            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
+        elif _has(causes, ssl.SSLError):
             kind = 'tls'
             if _has(causes, ssl.SSLCertVerificationError):
                 text = (
@@ -260,26 +319,17 @@ class TextileAPI:
                     f'TLS handshake with {where} failed: check that the server speaks https on this port '
                     'and that client_cert and client_key are right.'
                 )
-        elif isinstance(exc, requests.exceptions.ConnectTimeout):
-            kind = 'timeout'
-            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
         elif _has(causes, socket.gaierror):
             kind = 'dns'
-            text = f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
+            name = 'the proxy the environment names' if self.proxy else f'the host name in api_url ({self.host})'
+            text = f'{name[0].upper()}{name[1:]} does not resolve: check it and DNS.'
         elif _has(causes, ConnectionRefusedError):
             kind = 'connection'
             text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'
-        elif unsent:
-            kind = 'connection'
-            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
         else:
             kind = 'connection'
-            text = (
-                f'The connection to {where} failed or was closed before an answer came: check that the '
-                'daemon is running and api_url points to it.'
-            )
-        exc_class = 'RequestNotBuilt' if unbuildable and exc_class_name(exc) not in UNBUILDABLE else exc_class_name(exc)
-        return self.make_error(text, method, url, kind=kind, exc_class=exc_class, sent=not unsent)
+            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
+        return self.make_error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=sent)
 
     def _status_error(self, response: requests.Response, method: str, url: str) -> TextileError:
         status = response.status_code
@@ -334,13 +384,11 @@ class TextileAPI:
         try:
             with watch.watching():
                 timer.start()
-                # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
                 response = self.session.request(
                     method,
                     url,
                     headers=headers,
                     timeout=self.timeout,
-                    verify=self.session.verify,
                     allow_redirects=False,
                     stream=True,
                     **body,
@@ -349,20 +397,22 @@ class TextileAPI:
                 if watch.stopped:  # cut short at the deadline (urllib3 1.26 hands a short body over silently)
                     raise requests.exceptions.ConnectionError('stopped')
         except _TooLarge:
-            raise self.make_error(
+            error: TextileError | None = self.make_error(
                 f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile node?',
                 method,
                 url,
                 kind='bad_response',
-            ) from None
-        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
-            error = self._exception_error(exc, method, url, watch.stopped)
-            if error.sent:
-                self._count()
-            raise error from None
+            )
+        except (requests.exceptions.RequestException, http.client.HTTPException, OSError, ValueError) as exc:
+            error = self._exception_error(exc, method, url, watch)
+        else:
+            error = None
         finally:
             timer.cancel()
-        self._count()
+        if error is None or error.sent:
+            self._count()
+        if error is not None:
+            raise error
         if 200 <= response.status_code < 300:
             return response
         raise self._status_error(response, method, url)
@@ -388,9 +438,7 @@ class TextileAPI:
             try:
                 return self._send_once(method, url, headers, body or {}, watch)
             except TextileError as err:
-                if err.exc_class in UNBUILDABLE:
-                    retryable = False
-                elif idempotent:
+                if idempotent:
                     retryable = err.kind in RETRY_KINDS or err.status in RETRY_STATUSES
                 else:
                     retryable = retry_unsent and not err.sent and err.kind in RETRY_KINDS
@@ -501,10 +549,6 @@ def _read_body(response: requests.Response) -> bytes:
             response.close()
             raise _TooLarge()
     return bytes(body)
-
-
-def exc_class_name(exc: BaseException) -> str:
-    return type(exc).__name__
 
 
 class Tokens:

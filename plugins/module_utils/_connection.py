@@ -21,18 +21,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
+from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES, environment_proxy
 
 FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
 MAX_TIMEOUT = 3600
@@ -114,4 +103,9 @@ def connection_problem(p: dict[str, Any]) -> str | None:
             return f'{option}: there is no readable file at {path}.'
     if p['client_key'] is not None and p['client_cert'] is None:
         return 'client_key needs client_cert.'
+    if p.get('use_proxy'):
+        try:
+            environment_proxy(p['api_url'].strip())
+        except ValueError as err:
+            return str(err)
     return None

@@ -967,9 +967,13 @@ class SimControl:
     def __init__(self, url: str, cafile: str | None = None, timeout: float = 30.0):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._context = None
+        context = None
         if self.url.startswith("https:"):
-            self._context = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
+            context = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
+        # Straight to the simulator, whatever proxy variables a test puts in the environment.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
 
     def _call(self, method: str, path: str, payload=None):
         data = None if payload is None else json.dumps(payload).encode()
@@ -977,7 +981,7 @@ class SimControl:
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as err:
             raise RuntimeError(

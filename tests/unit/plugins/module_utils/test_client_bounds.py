@@ -169,6 +169,6 @@ def test_the_client_never_makes_more_than_10_retries():
 def test_an_unencodable_header_fails_as_a_request_that_cannot_be_built(sim):
     api = api_for(sim.url, headers={'X-Proxy': 'caf\u00e9 \u2603'}, retries=3)
     err, dummy = failure(Tokens(api).list)
-    assert err.kind == 'connection' and 'could not be built' in str(err) and '\u2603' not in str(err)
-    assert err.exc_class == 'RequestNotBuilt' and err.sent is False and api.sleeps == []
+    assert err.kind == 'unbuildable' and 'could not be built' in str(err) and '\u2603' not in str(err)
+    assert err.exc_class == 'UnicodeEncodeError' and err.sent is False and api.sleeps == []
     assert sim.control.requests() == []
