@@ -32,13 +32,14 @@ options:
     description:
       - User name for HTTP Basic Auth, which go-textile 0.7.2 and later require when the daemon runs with a pin.
         On go-textile it is the account address (C(P...)).
-      - Latin-1 text without line breaks or C(:) (what HTTP Basic Auth can carry).
+      - Any text without line breaks, NUL characters or C(:), sent as UTF-8 (go-textile compares the UTF-8 bytes).
       - When not set, the value of the environment variable E(TEXTILE_USERNAME) is used.
     type: str
   api_password:
     description:
       - Password for HTTP Basic Auth, the daemon pin (C(textile daemon --pin)).
-      - Latin-1 text without line breaks.
+      - Any text without line breaks or NUL characters, sent as UTF-8, so a pin with letters such as C(ä) works
+        (go-textile compares the UTF-8 bytes of C(user:password)).
       - When not set, the value of the environment variable E(TEXTILE_PASSWORD) is used.
     type: str
   validate_certs:

@@ -241,7 +241,8 @@ class TextileAPI:
         self.session.mount('https://', adapter)
         self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
-            self.session.auth = (username, password or '')
+            # The UTF-8 bytes of user:password, as gin compares them (requests would send text as latin-1).
+            self.session.auth = (username.encode('utf-8'), (password or '').encode('utf-8'))
         self.session.verify = ca_path if validate_certs and ca_path else validate_certs
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert

@@ -700,7 +700,8 @@ class SimServer:
         self.account_address = username or DEFAULT_ACCOUNT_ADDRESS
         self._auth = None
         if password:
-            self._auth = "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+            # gin builds the header it expects from Go strings, which are UTF-8, and compares it whole.
+            self._auth = "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode()
         self.ssl_context = None
         if tls_cert:
             self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -839,7 +840,7 @@ class SimServer:
 
     def authorized(self, header: str | None) -> bool:
         return self._auth is None or (
-            header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode())
+            header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode("ascii"))
         )
 
     def _hash(self, secret: bytes) -> bytes:

@@ -4,6 +4,7 @@ for what the simulator cannot do (hang, capture raw requests, answer like someth
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import socket
@@ -621,6 +622,20 @@ def test_basic_auth_failure():
         assert 'check api_username and api_password' in str(err) and 'wrong' not in str(err)
         tokens = Tokens(api_for(server.url, username='P1', password='pin'))
         assert tokens.list() == [] and tokens.validate(TOKEN) is False
+
+
+@pytest.mark.parametrize('password', ['p\u00e4ss', '\u2603 snow', 'caf\u00e9 \U0001f600', 'plain'])
+def test_basic_auth_sends_the_utf8_bytes_of_user_and_password(raw_server, password):
+    server = raw_server(json_answer([]))
+    Tokens(api_for(server.url, username='P\u00e4', password=password)).list()
+    sent = server.requests[0].headers['Authorization']
+    assert sent == 'Basic ' + base64.b64encode(('P\u00e4:' + password).encode('utf-8')).decode()
+
+
+def test_a_pin_with_an_umlaut_authenticates_with_the_simulator_as_with_gin():
+    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
+    with textile_sim.SimServer(bcrypt_cost=4, username='P1', password='p\u00e4ss') as server:
+        assert Tokens(api_for(server.url, username='P1', password='p\u00e4ss')).list() == []
 
 
 def test_get_is_retried_after_5xx_and_counted_at_the_server(sim):

@@ -154,3 +154,18 @@ def test_a_proxy_variable_that_is_not_a_proxy_url_fails_naming_use_proxy_before_
     assert 'proxy-secret' not in result['msg'] and api_requests(sim) == []
     ignored = run_module(module, {'api_url': sim.url, 'use_proxy': True, 'tokens': [token], 'retries': 0})
     assert not ignored['failed'] and ignored['created_ids'] == [module.token_id(token)]  # loopback: never read
+
+
+@pytest.mark.parametrize('given', ['option', 'TEXTILE_PASSWORD'])
+def test_a_pin_with_an_umlaut_authenticates_as_an_option_and_from_the_environment(run_module, monkeypatch, given):
+    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
+    pin = 'p\u00e4ss-\u00df\u2603'
+    args = {'api_username': 'P4account', 'retries': 0}
+    if given == 'option':
+        args['api_password'] = pin
+    else:
+        monkeypatch.setenv('TEXTILE_PASSWORD', pin)
+    with textile_sim.SimServer(bcrypt_cost=4, username='P4account', password=pin) as guarded:
+        result = run_module(info_module, dict(args, api_url=guarded.url))
+    assert not result['failed'], result['msg']
+    assert pin not in str(result)
