@@ -150,15 +150,37 @@ def textile_headers(args: Sequence[object] | None = None, opts: Mapping[str, obj
 # Tags of an HTML page: ``<`` then a letter, ``/``, ``!`` or ``?``, up to the next ``>`` (never past another
 # ``<``, so the match stays linear).
 _TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
+# Elements whose content is not the page's words: the head (its title repeats the heading), styles, scripts.
+_UNSHOWN = re.compile(r'<(head|title|style|script)\b[^<>]*>', re.IGNORECASE)
+_UNSHOWN_END = {name: re.compile(f'</{name}\\b', re.IGNORECASE) for name in ('head', 'title', 'style', 'script')}
+
+
+def _drop_unshown(text: str) -> str:
+    """``text`` without the content of its head, title, style and script elements. Linear: each search starts
+    where the last one ended, and an element that is never closed is searched for only once."""
+    kept, position, unclosed = [], 0, set()
+    while True:
+        start = _UNSHOWN.search(text, position)
+        if start is None:
+            return ''.join(kept) + text[position:]
+        kept.append(text[position : start.start()] + ' ')
+        name = start.group(1).lower()
+        end = None if name in unclosed else _UNSHOWN_END[name].search(text, start.end())
+        if end is None:
+            unclosed.add(name)  # no end tag after this one, so none after any later one either
+            position = start.end()
+        else:
+            position = end.start()
 
 
 def server_words(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
-    """The server's text fit for one line of a message: tags stripped, whitespace and control characters
+    """The server's text fit for one line of a message: tags stripped (and the content of the head, title, style and
+    script elements, which is not the page's words: a title repeats the heading), whitespace and control characters
     folded into single spaces, every token redacted, then cut to at most ``limit`` characters between words
     (in that order, so a cut never shows part of a token)."""
     if len(text) > SERVER_TEXT_READ:
         text = text[:SERVER_TEXT_READ].rstrip(ALPHABET)  # a base58 run this cut split: drop it, whatever its length
-    text = _TAG.sub(' ', text)
+    text = _TAG.sub(' ', _drop_unshown(text))
     text = ' '.join(''.join(char if char.isprintable() else ' ' for char in text).split())
     text = redact(text)
     if len(text) <= limit:

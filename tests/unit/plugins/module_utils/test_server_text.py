@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,7 +68,7 @@ def test_an_html_page_becomes_one_line_of_text_without_tags():
     )
     words = server_words(page)
     assert '\n' not in words and '<' not in words and '>' not in words
-    assert words.startswith('502 Bad Gateway body { color: red } Bad Gateway The proxy could not reach the upstream.')
+    assert words.startswith('Bad Gateway The proxy could not reach the upstream. x x')  # the head says it twice
     assert len(words) <= SERVER_TEXT_LIMIT and words.endswith('...')
 
 
@@ -131,3 +132,66 @@ def test_an_answer_of_exactly_the_read_bound_is_looked_at_whole():
     text = ' ' * (_client.SERVER_TEXT_READ - 4) + ' end'
     assert len(text) == _client.SERVER_TEXT_READ and server_words(text) == 'end'
     assert server_words(text + 'x') == ''  # one more character: the run the bound split is dropped
+
+
+HTTP_SERVER_404 = (
+    '<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n        <meta charset="utf-8">\n'
+    '        <title>Error response</title>\n    </head>\n    <body>\n        <h1>Error response</h1>\n'
+    '        <p>Error code: 404</p>\n        <p>Message: File not found.</p>\n'
+    '        <p>Error code explanation: 404 - Nothing matches the given URI.</p>\n    </body>\n</html>\n'
+)
+
+
+def test_an_html_error_page_says_its_words_once():
+    """A page's title repeats its heading: the head (and style and script) are not the page's words."""
+    assert server_words(HTTP_SERVER_404) == (
+        'Error response Error code: 404 Message: File not found. Error code explanation: 404 - Nothing matches the '
+        'given URI.'
+    )
+
+
+def test_an_html_404_is_quoted_once_in_the_error(raw_server):
+    body = HTTP_SERVER_404.encode()
+    server = raw_server(
+        b'HTTP/1.0 404 Not Found\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: %d\r\n\r\n%s'
+        % (len(body), body)
+    )
+    err = _client.TextileAPI(server.url, retries=0).send_get
+    try:
+        err('tokens')
+    except _client.TextileError as failure:
+        message = str(failure)
+    assert '(HTTP 404: "Error response Error code: 404 Message: File not found.' in message
+    assert message.count('Error response') == 1
+
+
+@pytest.mark.parametrize(
+    'page, words',
+    [
+        ('<TITLE>Title</TITLE><H1>Heading</H1>', 'Heading'),
+        ('<style type="text/css">p { color: red }</style ><p>Text</p>', 'Text'),
+        ('<script>var token = 1;</script>After <SCRIPT src="x"></Script>end', 'After end'),
+        ('<head><title>T</title><style>s</style></head><body>Body</body>', 'Body'),
+        ('Before <title>never closed', 'Before never closed'),  # an element never closed keeps the words after it
+        ('<title>a</title>b<title>c', 'b c'),
+        ('<header>Kept</header><titles>kept</titles>', 'Kept kept'),  # other elements that start alike
+    ],
+)
+def test_the_content_of_head_title_style_and_script_is_dropped(page, words):
+    assert server_words(page) == words
+
+
+def test_elements_never_closed_are_looked_for_once(monkeypatch):
+    searches = []
+
+    class Counted:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def search(self, text, position):
+            searches.append(position)
+            return self.pattern.search(text, position)
+
+    monkeypatch.setattr(_client, '_UNSHOWN_END', {name: Counted(p) for name, p in _client._UNSHOWN_END.items()})
+    assert server_words('<title><script>' * 2000 + 'end') == 'end'
+    assert len(searches) == 2  # one search per element name, however many start tags follow
