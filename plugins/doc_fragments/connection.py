@@ -72,9 +72,10 @@ options:
     description:
       - How many further attempts a read or a removal gets after a connection error, a timeout or an
         HTTP 502, 503 or 504, from 0 to 10, with exponential backoff (0.5 s, 1 s, 2 s, ..., at most 8 s).
-      - An import is re-sent without checking only when the connection was never established; after any other
-        failure the module lists the tokens and retries only when the token is not stored, within the same budget.
-        A mint is never retried.
+      - An import is re-sent without checking only when no byte of it was sent; after any other failure (a broken
+        or lost answer included) the module lists the tokens and retries only when the token is not stored, within
+        the same budget. A removal whose answer was lost is decided by the list that confirms the removals. A mint
+        is never retried; when its answer was lost, the module lists the tokens and names any new ID.
     type: int
     default: 3
   headers:
