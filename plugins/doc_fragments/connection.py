@@ -88,7 +88,7 @@ options:
     type: dict
   use_proxy:
     description:
-      - Whether to send the requests through the proxy that the environment of the host that runs the module names:
+      - Whether to send the requests through the proxy that the environment of the host that runs the module names,
         E(HTTPS_PROXY) or E(HTTP_PROXY) (either case) for the scheme of O(api_url), unless E(NO_PROXY) (either
         case) excludes its host. For a loopback O(api_url) (C(127.0.0.1), C(::1), C(localhost)) no proxy is ever
         used.

@@ -158,7 +158,8 @@ _UNSHOWN_END = {name: re.compile(f'</{name}\\b', re.IGNORECASE) for name in ('he
 def _drop_unshown(text: str) -> str:
     """``text`` without the content of its head, title, style and script elements. Linear: each search starts
     where the last one ended, and an element that is never closed is searched for only once."""
-    kept, position, unclosed = [], 0, set()
+    kept: list[str] = []
+    position, unclosed = 0, set()
     while True:
         start = _UNSHOWN.search(text, position)
         if start is None:
@@ -264,7 +265,7 @@ class TextileAPI:
         self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
             # The UTF-8 bytes of user:password, as gin compares them (requests would send text as latin-1).
-            self.session.auth = (username.encode('utf-8'), (password or '').encode('utf-8'))
+            self.session.auth = requests.auth.HTTPBasicAuth(username.encode('utf-8'), (password or '').encode('utf-8'))
         self.session.verify = ca_path if validate_certs and ca_path else validate_certs
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert

@@ -124,7 +124,8 @@ def test_tls_and_auth_settings_reach_the_session():
     assert TextileAPI().session.verify is True
     assert TextileAPI(client_cert='/c.pem', client_key='/k.pem').session.cert == ('/c.pem', '/k.pem')
     assert TextileAPI(client_cert='/both.pem').session.cert == '/both.pem'
-    assert TextileAPI(username='P1', password='pin').session.auth == (b'P1', b'pin')  # the UTF-8 bytes
+    auth = TextileAPI(username='P1', password='pin').session.auth
+    assert (auth.username, auth.password) == (b'P1', b'pin')  # the UTF-8 bytes
     assert TextileAPI().session.auth is None
 
 
