@@ -156,11 +156,9 @@ def test_an_html_404_is_quoted_once_in_the_error(raw_server):
         b'HTTP/1.0 404 Not Found\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: %d\r\n\r\n%s'
         % (len(body), body)
     )
-    err = _client.TextileAPI(server.url, retries=0).send_get
-    try:
-        err('tokens')
-    except _client.TextileError as failure:
-        message = str(failure)
+    with pytest.raises(_client.TextileError) as info:
+        _client.TextileAPI(server.url, retries=0).send_get('tokens')
+    message = str(info.value)
     assert '(HTTP 404: "Error response Error code: 404 Message: File not found.' in message
     assert message.count('Error response') == 1
 
