@@ -345,8 +345,11 @@ class TextileAPI:
                 )
         elif _has(causes, socket.gaierror):
             kind = 'dns'
-            name = 'the proxy the environment names' if self.proxy else f'the host name in api_url ({self.host})'
-            text = f'{name[0].upper()}{name[1:]} does not resolve: check it and DNS.'
+            text = (
+                'The host name of the proxy the environment names (use_proxy) does not resolve: check it and DNS.'
+                if self.proxy
+                else f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
+            )
         elif _has(causes, ConnectionRefusedError):
             kind = 'connection'
             text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'

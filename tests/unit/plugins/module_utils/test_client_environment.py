@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileAPI,
+    TextileError,
     Tokens,
     environment_proxy,
 )
@@ -114,3 +115,12 @@ def test_a_proxy_variable_that_is_not_a_proxy_url_is_refused_naming_the_variable
 def test_a_proxy_without_a_scheme_is_an_http_proxy(environ):
     environ(https_proxy='proxy.example:3128')
     assert TextileAPI('https://cafe.example', use_proxy=True).proxy == 'http://proxy.example:3128'
+
+
+def test_a_proxy_whose_name_does_not_resolve_is_named_as_the_proxy(environ):
+    environ(HTTP_PROXY='http://proxy.invalid:3128')
+    with pytest.raises(TextileError) as info:
+        Tokens(TextileAPI(f'http://{REMOTE}:40600', use_proxy=True, retries=0)).list()
+    assert info.value.kind == 'dns' and info.value.sent is False
+    assert 'proxy the environment names (use_proxy) does not resolve' in str(info.value)
+    assert 'proxy.invalid' not in str(info.value)
