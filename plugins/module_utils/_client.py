@@ -300,11 +300,7 @@ class TextileAPI:
         timed_out = watch.stopped == 'timeout' or _has(causes, requests.exceptions.Timeout, socket.timeout)
         if watch.stopped == 'cancelled':
             kind = 'cancelled'
-            text = (
-                'The request was cancelled before the node answered; it may or may not have been carried out.'
-                if sent
-                else 'The request was cancelled before it was sent.'
-            )
+            text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
         elif phase == 'building':
             kind = 'unbuildable'
             text = 'The request could not be built: check api_url and headers.'

@@ -37,6 +37,7 @@ def environ(monkeypatch):
         ({'HTTP_PROXY': 'http://p:1'}, 'http://cafe.example:40600', 'http://p:1'),
         ({'http_proxy': 'http://p:2'}, 'http://cafe.example:40600', 'http://p:2'),
         ({'HTTPS_PROXY': 'http://p:3'}, 'https://cafe.example', 'http://p:3'),
+        ({'HTTPS_PROXY': 'https://p:5'}, 'https://cafe.example', 'https://p:5'),  # a proxy reached over TLS
         ({'https_proxy': 'http://p:4'}, 'https://cafe.example', 'http://p:4'),
         ({'HTTP_PROXY': 'http://p:1'}, 'https://cafe.example', None),  # the scheme's own variable only
         ({'HTTPS_PROXY': 'http://p:3'}, 'http://cafe.example', None),
@@ -107,7 +108,10 @@ def test_a_proxy_variable_that_is_not_a_proxy_url_is_refused_naming_the_variable
     environ(HTTP_PROXY=proxy)
     with pytest.raises(ValueError) as info:
         TextileAPI(f'http://{REMOTE}:40600', use_proxy=True)
-    assert 'use_proxy' in str(info.value) and 'HTTP_PROXY or http_proxy' in str(info.value)
+    assert str(info.value) == (
+        'use_proxy: the proxy the environment names for http (HTTP_PROXY or http_proxy) is not an http:// or '
+        'https:// URL with a host and a port from 1 to 65535; fix it, or set use_proxy to false.'
+    )
     assert proxy not in str(info.value) and 'u:p' not in str(info.value)
     assert TextileAPI(f'http://{REMOTE}:40600').proxy is None  # without use_proxy the variable is not read
 
@@ -122,5 +126,8 @@ def test_a_proxy_whose_name_does_not_resolve_is_named_as_the_proxy(environ):
     with pytest.raises(TextileError) as info:
         Tokens(TextileAPI(f'http://{REMOTE}:40600', use_proxy=True, retries=0)).list()
     assert info.value.kind == 'dns' and info.value.sent is False
-    assert 'proxy the environment names (use_proxy) does not resolve' in str(info.value)
+    assert str(info.value) == (
+        'GET /api/v0/tokens: The host name of the proxy the environment names (use_proxy) does not resolve: check '
+        'it and DNS.'
+    )
     assert 'proxy.invalid' not in str(info.value)

@@ -88,6 +88,26 @@ def test_a_request_that_cannot_be_built_is_unsent_and_never_retried(sim):
     assert sim.control.requests() == []
 
 
+def test_a_chunked_answer_without_a_length_is_whole(raw_server):
+    server = raw_server(
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n'
+        b'Connection: close\r\n\r\n2\r\n[]\r\n0\r\n\r\n'
+    )
+    assert Tokens(api_for(server.url)).list() == []
+
+
+def test_a_removal_answered_204_with_a_length_but_no_body_is_done(raw_server):
+    """A 204 has no body, whatever its Content-Length says: it is not an answer cut short."""
+    server = raw_server(b'HTTP/1.1 204 No Content\r\nContent-Length: 3\r\nConnection: close\r\n\r\n')
+    assert Tokens(api_for(server.url)).remove_id('0123456789abcdef01234567') is None
+
+
+def test_a_body_cut_short_of_its_length_is_a_broken_answer(raw_server):
+    server = raw_server(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n[]')
+    err = failure(Tokens(api_for(server.url)).list)
+    assert err.sent is True and err.kind == 'connection' and SENT in str(err)
+
+
 class TestPhases:
     """The phase each step of a request puts its Watch in (the adapter's connections move it)."""
 
@@ -171,3 +191,10 @@ class TestPhases:
             Watch.enter('sending', unless='connecting')
             assert watch.phase == 'sending'
         assert Watch.enter('reading') == 'reading'  # no watch: nothing to record
+
+    def test_a_thread_that_never_watched_records_nothing(self):
+        outcome = []
+        thread = threading.Thread(target=lambda: outcome.append((Watch.enter('sending'), Watch.add(object()))))
+        thread.start()
+        thread.join()
+        assert outcome == [('sending', None)]

@@ -376,6 +376,29 @@ def test_credentials_are_text_that_utf8_can_encode_without_line_breaks_or_nul(op
     assert connection_problem(params) is None
 
 
+@pytest.mark.parametrize(
+    'option, value',
+    [
+        ('api_username', 'PX4 \u00e4ccount'),
+        ('api_password', 'XX \u2603'),
+        ('timeout', 0.5),
+        ('timeout', 3600),
+        ('retries', 0),
+        ('retries', 10),
+    ],
+)
+def test_connection_options_at_their_bounds_are_accepted(option, value):
+    params = {name: spec.get('default') for name, spec in connection_argument_spec().items()}
+    params[option] = value
+    assert connection_problem(params) is None
+
+
+def test_a_ca_path_that_is_a_directory_is_refused(tmp_path):
+    params = {name: spec.get('default') for name, spec in connection_argument_spec().items()}
+    params['ca_path'] = str(tmp_path)
+    assert connection_problem(params) == f'ca_path: there is no readable file at {tmp_path}.'
+
+
 def test_a_password_that_basic_auth_cannot_carry_is_not_named_by_character_or_position(refused):
     result, printed = refused(api_password='pin-\n-S3cretPart')
     assert result['msg'] == (
