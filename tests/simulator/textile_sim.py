@@ -1138,7 +1138,10 @@ def main(argv=None) -> int:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: done.set())
-    print("listening on %s" % server.url, flush=True)
+    # One write, like the log lines: print() writes the line and its end apart, and an access line of a client
+    # that did not wait for this one could land between them.
+    sys.stdout.write("listening on %s\n" % server.url)
+    sys.stdout.flush()
     while not done.wait(1.0 if args.exit_with_parent else None):
         if os.getppid() != parent:
             break
