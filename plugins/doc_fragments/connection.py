@@ -32,13 +32,14 @@ options:
     description:
       - User name for HTTP Basic Auth, which go-textile 0.7.2 and later require when the daemon runs with a pin.
         On go-textile it is the account address (C(P...)).
-      - Latin-1 text without line breaks or C(:) (what HTTP Basic Auth can carry).
+      - Any text without line breaks, NUL characters or C(:), sent as UTF-8 (go-textile compares the UTF-8 bytes).
       - When not set, the value of the environment variable E(TEXTILE_USERNAME) is used.
     type: str
   api_password:
     description:
       - Password for HTTP Basic Auth, the daemon pin (C(textile daemon --pin)).
-      - Latin-1 text without line breaks.
+      - Any text without line breaks or NUL characters, sent as UTF-8, so a pin with letters such as C(ä) works
+        (go-textile compares the UTF-8 bytes of C(user:password)).
       - When not set, the value of the environment variable E(TEXTILE_PASSWORD) is used.
     type: str
   validate_certs:
@@ -71,9 +72,10 @@ options:
     description:
       - How many further attempts a read or a removal gets after a connection error, a timeout or an
         HTTP 502, 503 or 504, from 0 to 10, with exponential backoff (0.5 s, 1 s, 2 s, ..., at most 8 s).
-      - An import is re-sent without checking only when the connection was never established; after any other
-        failure the module lists the tokens and retries only when the token is not stored, within the same budget.
-        A mint is never retried.
+      - An import is re-sent without checking only when no byte of it was sent; after any other failure (a broken
+        or lost answer included) the module lists the tokens and retries only when the token is not stored, within
+        the same budget. A removal whose answer was lost is decided by the list that confirms the removals. A mint
+        is never retried; when its answer was lost, the module lists the tokens and names any new ID.
     type: int
     default: 3
   headers:
@@ -84,6 +86,21 @@ options:
       - They may not set C(X-Textile-Args) or C(X-Textile-Opts), nor C(Authorization) when O(api_username) is set,
         nor C(Content-Length), C(Transfer-Encoding) or C(Host).
     type: dict
+  use_proxy:
+    description:
+      - Whether to send the requests through the proxy that the environment of the host that runs the module names,
+        E(HTTPS_PROXY) or E(HTTP_PROXY) (either case) for the scheme of O(api_url), unless E(NO_PROXY) (either
+        case) excludes its host. For a loopback O(api_url) (C(127.0.0.1), C(::1), C(localhost)) no proxy is ever
+        used.
+      - With V(false), the default, the environment and the home directory configure nothing but the
+        E(TEXTILE_API_URL), E(TEXTILE_USERNAME) and E(TEXTILE_PASSWORD) fallbacks; no proxy variable, no
+        C(~/.netrc) and no E(REQUESTS_CA_BUNDLE) is read, so the credentials and the tokens go to the cafe and
+        nowhere else. Set it when the cafe is reached only through a forward proxy.
+      - With an V(http://) O(api_url) the proxy sees the credentials and the tokens; the module warns as for any
+        plain V(http://) to a host that is not loopback. Through a proxy an V(https://) O(api_url) is tunnelled
+        (C(CONNECT)), and the proxy sees only the host and the port.
+    type: bool
+    default: false
 seealso:
   - name: The textileio.textile.cafe_tokens role
     description: Declares and removes the tokens of a fleet of cafes with textileio.textile.textile_cafe_token, one call per cafe.

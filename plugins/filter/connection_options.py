@@ -29,6 +29,7 @@ OPTIONS = (
     'timeout',
     'retries',
     'headers',
+    'use_proxy',
 )
 
 

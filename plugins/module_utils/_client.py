@@ -18,6 +18,8 @@ their ID.
 from __future__ import annotations
 
 import base64
+import http.client
+import ipaddress
 import json
 import re
 import socket
@@ -27,6 +29,7 @@ import time
 import traceback
 from typing import Any, Collection, Mapping, Sequence
 from urllib.parse import quote, urlsplit
+from urllib.request import getproxies_environment
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
     ALPHABET,
@@ -43,7 +46,6 @@ from ansible_collections.textileio.textile.plugins.module_utils._transport impor
 REQUESTS_IMPORT_ERROR: str | None = None
 try:
     import requests
-    from urllib3.exceptions import NewConnectionError
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -51,9 +53,7 @@ else:
     HAS_REQUESTS = True
 
 RETRY_STATUSES = (502, 503, 504)
-RETRY_KINDS = ('connection', 'timeout')
-# Requests that cannot be built are never retried (RequestNotBuilt: a ValueError or UnicodeError while building).
-UNBUILDABLE = ('InvalidURL', 'MissingSchema', 'InvalidSchema', 'InvalidHeader', 'RequestNotBuilt')
+RETRY_KINDS = ('connection', 'timeout')  # not 'unbuildable': a request that cannot be built never will be
 DEFAULT_API_URL = 'http://127.0.0.1:40600'  # go-textile's API address
 MAX_RETRIES = 10
 MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
@@ -62,6 +62,42 @@ MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,00
 SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
 SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
 HIDDEN_MIN_CHARS = 4  # a credential shorter than this is not searched for in the server's text
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` (either case) for its
+    scheme, unless ``NO_PROXY`` (either case) excludes its host; never for a loopback host. A value without a
+    scheme is taken as ``http://``, as curl and requests take it. Raises ValueError, naming the variables and
+    never the value (it may hold the proxy's credentials), when the value is not a proxy URL."""
+    parts = urlsplit(url)
+    if is_loopback(parts.hostname):
+        return None
+    proxy = getproxies_environment().get(parts.scheme, '').strip()
+    if not proxy or requests.utils.should_bypass_proxies(url, no_proxy=None):
+        return None
+    proxy = proxy if '://' in proxy else f'http://{proxy}'
+    try:
+        proxy_url = urlsplit(proxy)
+        usable = proxy_url.scheme in ('http', 'https') and bool(proxy_url.hostname) and proxy_url.port != 0
+    except ValueError:  # a port that is not a number from 0 to 65535, a bracketed host that is no IPv6 address
+        usable = False
+    if not usable or any(char.isspace() or not char.isprintable() for char in proxy):
+        raise ValueError(
+            f'use_proxy: the proxy the environment names for {parts.scheme} ({parts.scheme.upper()}_PROXY or '
+            f'{parts.scheme}_proxy) is not an http:// or https:// URL with a host and a port from 1 to 65535; '
+            'fix it, or set use_proxy to false.'
+        )
+    return proxy
 
 
 class TextileError(Exception):
@@ -116,19 +152,37 @@ def textile_headers(args: Sequence[object] | None = None, opts: Mapping[str, obj
 # Tags of an HTML page: ``<`` then a letter, ``/``, ``!`` or ``?``, up to the next ``>`` (never past another
 # ``<``, so the match stays linear).
 _TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
+# Elements whose content is not the page's words: the head (its title repeats the heading), styles, scripts.
+_UNSHOWN = re.compile(r'<(head|title|style|script)\b[^<>]*>', re.IGNORECASE)
+_UNSHOWN_END = {name: re.compile(f'</{name}\\b', re.IGNORECASE) for name in ('head', 'title', 'style', 'script')}
+
+
+def _drop_unshown(text: str) -> str:
+    """``text`` without the content of its head, title, style and script elements. Linear: each search starts
+    where the last one ended, and an element that is never closed is searched for only once."""
+    kept: list[str] = []
+    position, unclosed = 0, set()
+    while True:
+        start = _UNSHOWN.search(text, position)
+        if start is None:
+            return ''.join(kept) + text[position:]
+        kept.append(text[position : start.start()] + ' ')
+        name = start.group(1).lower()
+        end = None if name in unclosed else _UNSHOWN_END[name].search(text, start.end())
+        if end is None:
+            unclosed.add(name)  # no end tag after this one, so none after any later one either
+            position = start.end()
+        else:
+            position = end.start()
 
 
 def credential_forms(username: str | None, password: str | None, headers: Mapping[str, object] | None) -> set[str]:
     """What the client's requests carry that a server could echo back: the password, the Basic Auth header's
-    base64 of ``username:password`` (encoded as requests encodes it) and the values of the extra headers.
+    base64 of the UTF-8 bytes of ``username:password`` and the values of the extra headers.
     Values shorter than ``HIDDEN_MIN_CHARS`` are left out (they would hide ordinary words; Ansible masks them)."""
     values = {str(value) for value in (headers or {}).values()}
     if username is not None:
-        pair = f'{username}:{password or ""}'
-        try:
-            raw = pair.encode('latin1')
-        except UnicodeEncodeError:
-            raw = pair.encode('utf-8')
+        raw = f'{username}:{password or ""}'.encode('utf-8')  # as the client sends it
         values.update((password or '', base64.b64encode(raw).decode('ascii')))
     return {value for value in values if len(value) >= HIDDEN_MIN_CHARS}
 
@@ -148,15 +202,16 @@ def _hide(text: str, values: Collection[str]) -> str:
 
 def server_words(text: str, limit: int = SERVER_TEXT_LIMIT, hidden: Collection[str] = ()) -> str:
     """The server's text fit for one line of a message: every value of ``hidden`` (``credential_forms``)
-    replaced, tags stripped, whitespace and control characters folded into single spaces, the values of
-    ``hidden`` replaced again as folding shows them, every token redacted, then cut to at most ``limit``
+    replaced, tags stripped (and the content of the head, title, style and script elements, which is not the
+    page's words: a title repeats the heading), whitespace and control characters folded into single spaces,
+    the values of ``hidden`` replaced again as folding shows them, every token redacted, then cut to at most ``limit``
     characters between words (in that order, so a cut never shows part of a token)."""
     if hidden:
         # before the tags go (a value may hold < and >), on what is looked at plus the longest value
         text = _hide(text[: SERVER_TEXT_READ + max(map(len, hidden))], hidden)
     if len(text) > SERVER_TEXT_READ:
         text = text[:SERVER_TEXT_READ].rstrip(ALPHABET)  # a base58 run this cut split: drop it, whatever its length
-    text = _fold(_TAG.sub(' ', text))
+    text = _fold(_TAG.sub(' ', _drop_unshown(text)))
     if hidden:
         # 'a  b' or 'a<i>b' folded into the form of a value
         text = _fold(_hide(text, {_fold(value) for value in hidden if len(_fold(value)) >= HIDDEN_MIN_CHARS}))
@@ -211,6 +266,7 @@ class TextileAPI:
         timeout: float = 30.0,
         retries: int = 3,
         headers: Mapping[str, object] | None = None,
+        use_proxy: bool = False,
     ) -> None:
         api_url = (api_url or '').strip()
         parts = urlsplit(api_url)
@@ -229,12 +285,19 @@ class TextileAPI:
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is needed to talk to a Textile node.')
         self.session = requests.Session()
+        # The environment configures nothing: no proxy variables, no ~/.netrc, no REQUESTS_CA_BUNDLE. A proxy is
+        # used only when the caller asks for the environment's (use_proxy), and never for loopback.
+        self.session.trust_env = False
+        self.proxy = environment_proxy(api_url) if use_proxy else None
+        if self.proxy:
+            self.session.proxies = {parts.scheme: self.proxy}
         adapter = watching_adapter(MAX_CONNECTIONS)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers.update({str(name): str(value) for name, value in (headers or {}).items()})
         if username is not None:
-            self.session.auth = (username, password or '')
+            # The UTF-8 bytes of user:password, as gin compares them (requests would send text as latin-1).
+            self.session.auth = requests.auth.HTTPBasicAuth(username.encode('utf-8'), (password or '').encode('utf-8'))
         # a server that echoes the request (its Authorization header, say) must not put them into a message
         self.hidden = credential_forms(username, password, headers)
         self.session.verify = ca_path if validate_certs and ca_path else validate_certs
@@ -258,35 +321,47 @@ class TextileAPI:
         path = redact_path(urlsplit(url).path)
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
-    def _exception_error(self, exc: Exception, method: str, url: str, stopped: str | None = None) -> TextileError:
-        """A TextileError for a ``requests`` exception, built without the exception's text."""
+    def _exception_error(self, exc: Exception, method: str, url: str, watch: Watch) -> TextileError:
+        """A TextileError for a failed attempt, built without the exception's text.
+
+        Whether the request was sent is the phase it failed in (``watch.phase``), never the exception's class: a
+        request is sent once a byte of it went out, and a failure after that (a reset, a malformed or cut answer)
+        leaves its outcome unknown. The exception only tells which words explain the failure."""
         causes = _causes(exc)
-        where = self.endpoint
-        # The connection was never established: nothing reached the server.
-        unbuildable = type(exc).__name__ in UNBUILDABLE or not isinstance(exc, requests.exceptions.RequestException)
-        unsent = (
-            unbuildable
-            or _has(causes, NewConnectionError)
-            or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
-        )
-        if stopped == 'cancelled':
-            kind, unsent = 'cancelled', False
+        where = f'{self.endpoint} (through the proxy of the environment)' if self.proxy else self.endpoint
+        phase = watch.phase
+        sent = phase in ('sending', 'reading')
+        timed_out = watch.stopped == 'timeout' or _has(causes, requests.exceptions.Timeout, socket.timeout)
+        if watch.stopped == 'cancelled':
+            kind = 'cancelled'
             text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
-        # The deadline (or, should it fire first, requests' own read timeout of the same length) ends a request that
-        # was sent. It stops connected sockets only: a connect still going on at the deadline ends in
-        # ConnectTimeout at the same moment, with nothing sent.
-        elif (stopped == 'timeout' or isinstance(exc, requests.exceptions.Timeout)) and not isinstance(
-            exc, requests.exceptions.ConnectTimeout
-        ):
-            kind, unsent = 'timeout', False
-            text = (
-                f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or answers '
-                'too slowly; check the daemon or raise timeout.'
-            )
-        elif unbuildable:
-            kind = 'connection'
-            text = f'The request could not be built ({type(exc).__name__}): check api_url and headers.'
-        elif isinstance(exc, requests.exceptions.SSLError):
+        elif phase == 'building':
+            kind = 'unbuildable'
+            text = 'The request could not be built: check api_url and headers.'
+        elif sent:
+            if timed_out:
+                kind = 'timeout'
+                text = (
+                    f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or '
+                    'answers too slowly; check the daemon or raise timeout.'
+                )
+            elif _has(causes, ssl.SSLError):
+                kind = 'tls'
+                text = (
+                    f'TLS with {where} failed after the request was sent: check that client_cert and client_key '
+                    'are right (with TLS 1.3 a server refuses a client certificate only then).'
+                )
+            else:
+                kind = 'connection'
+                text = (
+                    f'The connection to {where} failed, or its answer was cut off or malformed, after the request '
+                    'was sent: the node may have carried it out. Check that the daemon is running, that api_url '
+                    'points to it, and anything in between.'
+                )
+        elif timed_out:
+            kind = 'timeout'
+            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
+        elif _has(causes, ssl.SSLError):
             kind = 'tls'
             if _has(causes, ssl.SSLCertVerificationError):
                 text = (
@@ -298,26 +373,20 @@ class TextileAPI:
                     f'TLS handshake with {where} failed: check that the server speaks https on this port '
                     'and that client_cert and client_key are right.'
                 )
-        elif isinstance(exc, requests.exceptions.ConnectTimeout):
-            kind = 'timeout'
-            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
         elif _has(causes, socket.gaierror):
             kind = 'dns'
-            text = f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
+            text = (
+                'The host name of the proxy the environment names (use_proxy) does not resolve: check it and DNS.'
+                if self.proxy
+                else f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
+            )
         elif _has(causes, ConnectionRefusedError):
             kind = 'connection'
             text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'
-        elif unsent:
-            kind = 'connection'
-            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
         else:
             kind = 'connection'
-            text = (
-                f'The connection to {where} failed or was closed before an answer came: check that the '
-                'daemon is running and api_url points to it.'
-            )
-        exc_class = 'RequestNotBuilt' if unbuildable and exc_class_name(exc) not in UNBUILDABLE else exc_class_name(exc)
-        return self.make_error(text, method, url, kind=kind, exc_class=exc_class, sent=not unsent)
+            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
+        return self.make_error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=sent)
 
     def _status_error(self, response: requests.Response, method: str, url: str) -> TextileError:
         status = response.status_code
@@ -372,13 +441,11 @@ class TextileAPI:
         try:
             with watch.watching():
                 timer.start()
-                # verify passed per request: requests lets REQUESTS_CA_BUNDLE override session.verify otherwise.
                 response = self.session.request(
                     method,
                     url,
                     headers=headers,
                     timeout=self.timeout,
-                    verify=self.session.verify,
                     allow_redirects=False,
                     stream=True,
                     **body,
@@ -387,20 +454,22 @@ class TextileAPI:
                 if watch.stopped:  # cut short at the deadline (urllib3 1.26 hands a short body over silently)
                     raise requests.exceptions.ConnectionError('stopped')
         except _TooLarge:
-            raise self.make_error(
+            error: TextileError | None = self.make_error(
                 f'The answer is larger than {MAX_BODY // 1048576} MiB: is api_url a go-textile node?',
                 method,
                 url,
                 kind='bad_response',
-            ) from None
-        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
-            error = self._exception_error(exc, method, url, watch.stopped)
-            if error.sent:
-                self._count()
-            raise error from None
+            )
+        except (requests.exceptions.RequestException, http.client.HTTPException, OSError, ValueError) as exc:
+            error = self._exception_error(exc, method, url, watch)
+        else:
+            error = None
         finally:
             timer.cancel()
-        self._count()
+        if error is None or error.sent:
+            self._count()
+        if error is not None:
+            raise error
         if 200 <= response.status_code < 300:
             return response
         raise self._status_error(response, method, url)
@@ -426,9 +495,7 @@ class TextileAPI:
             try:
                 return self._send_once(method, url, headers, body or {}, watch)
             except TextileError as err:
-                if err.exc_class in UNBUILDABLE:
-                    retryable = False
-                elif idempotent:
+                if idempotent:
                     retryable = err.kind in RETRY_KINDS or err.status in RETRY_STATUSES
                 else:
                     retryable = retry_unsent and not err.sent and err.kind in RETRY_KINDS
@@ -531,18 +598,19 @@ class _TooLarge(Exception):
 
 
 def _read_body(response: requests.Response) -> bytes:
-    """The whole body of a streamed response, at most MAX_BODY bytes."""
+    """The whole body of a streamed response, at most MAX_BODY bytes; an answer cut short of its Content-Length
+    fails (urllib3 2.x raises, 1.26 would hand it over as if it were whole)."""
     body = bytearray()
     for chunk in response.iter_content(65536):
         body += chunk
         if len(body) > MAX_BODY:
             response.close()
             raise _TooLarge()
+    length = response.headers.get('Content-Length', '')
+    if length.isascii() and length.isdigit() and response.status_code not in (204, 304):
+        if response.raw.tell() < int(length):
+            raise requests.exceptions.ConnectionError('cut short')
     return bytes(body)
-
-
-def exc_class_name(exc: BaseException) -> str:
-    return type(exc).__name__
 
 
 class Tokens:

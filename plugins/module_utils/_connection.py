@@ -21,18 +21,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
+from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES, environment_proxy
 
 FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
 MAX_TIMEOUT = 3600
@@ -45,6 +34,15 @@ FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
 
 def _printable_latin1(text: str) -> bool:
     return all(' ' <= char <= '~' or '\xa0' <= char <= '\xff' for char in text)
+
+
+def _basic_auth_text(text: str) -> bool:
+    """Whether Basic Auth can carry ``text``: no CR, LF or NUL, and UTF-8 can encode it (no lone surrogate)."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return not any(char in text for char in '\r\n\0')
 
 
 def api_url_problem(value: object) -> str | None:
@@ -86,9 +84,11 @@ def connection_problem(p: dict[str, Any]) -> str | None:
     if not _API_VERSION.fullmatch(p['api_version']):
         return 'api_version must be v followed by digits, for example v0.'
     for option in ('api_username', 'api_password'):
-        value = p[option]
-        if value is not None and (any(ord(char) > 255 for char in value) or '\r' in value or '\n' in value):
-            return f'{option} must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+        if p[option] is not None and not _basic_auth_text(p[option]):
+            return (
+                f'{option} must be text without line breaks or NUL characters that UTF-8 can encode '
+                '(HTTP Basic Auth sends it as UTF-8).'
+            )
     if p['api_username'] is not None and ':' in p['api_username']:
         return 'api_username must not contain ":" (HTTP Basic Auth separates the user and the password with it).'
     if not (math.isfinite(p['timeout']) and 0 < p['timeout'] <= MAX_TIMEOUT):
@@ -114,4 +114,9 @@ def connection_problem(p: dict[str, Any]) -> str | None:
             return f'{option}: there is no readable file at {path}.'
     if p['client_key'] is not None and p['client_cert'] is None:
         return 'client_key needs client_cert.'
+    if p.get('use_proxy'):
+        try:
+            environment_proxy(p['api_url'].strip())
+        except ValueError as err:
+            return str(err)
     return None

@@ -29,12 +29,9 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileAPI,
     TextileError,
     Tokens,
-)
-from ansible_collections.textileio.textile.plugins.module_utils._connection import (
-    FALLBACK_ENV,
-    connection_problem,
     is_loopback,
 )
+from ansible_collections.textileio.textile.plugins.module_utils._connection import FALLBACK_ENV, connection_problem
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
     hide,
     keys_in,
@@ -71,6 +68,7 @@ def connection_argument_spec() -> dict[str, dict[str, Any]]:
         timeout=dict(type='float', default=30.0),
         retries=dict(type='int', default=3),
         headers=dict(type='dict', no_log=True),
+        use_proxy=dict(type='bool', default=False),
     )
 
 
@@ -136,8 +134,6 @@ class TextileModule(AnsibleModule):
             or p['api_password'] is not None
             or any(name.lower() == 'authorization' for name in p['headers'] or {})
         )
-        if credentials or p.get('tokens'):
-            self.warn_plain_http()
         self.api = TextileAPI(
             api_url=p['api_url'].strip(),
             api_version=p['api_version'],
@@ -150,8 +146,11 @@ class TextileModule(AnsibleModule):
             timeout=p['timeout'],
             retries=p['retries'],
             headers=p['headers'],
+            use_proxy=p['use_proxy'],
         )
         self.tokens = Tokens(self.api)
+        if credentials or p.get('tokens'):
+            self.warn_plain_http()
 
     def _load_params(self) -> None:
         super()._load_params()
@@ -196,12 +195,14 @@ class TextileModule(AnsibleModule):
         super()._log_invocation()
 
     def warn_plain_http(self) -> None:
-        """Warn once when credentials or tokens travel over plain http to a host that is not loopback."""
+        """Warn once when credentials or tokens travel over plain http to a host that is not loopback (through a
+        proxy or not: a proxy is never used for loopback)."""
         url = urlsplit(self.params['api_url'].strip())
         if url.scheme == 'http' and not is_loopback(url.hostname) and not self._warned_plain_http:
             self._warned_plain_http = True
+            through = ' through the proxy of the environment (use_proxy)' if self.api.proxy else ''
             self.warn(
-                f'api_url uses plain http to {url.hostname}, which is not a loopback address: '
+                f'api_url uses plain http to {url.hostname}{through}, which is not a loopback address: '
                 'credentials and tokens cross the network unencrypted. Use https (for example '
                 'behind a TLS reverse proxy) or run the module on the cafe host.'
             )

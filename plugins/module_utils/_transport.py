@@ -43,10 +43,14 @@ else:
 
 
 class Watch:
-    """The connections one request uses, so that its deadline or a cancel can shut them down from another thread.
+    """The connections one request uses, so that its deadline or a cancel can shut them down from another thread,
+    and the phase the request is in, so that a failure says whether anything of the request went out.
 
     The session's adapter (``watching_adapter``) hands every connection the request takes from the pool or
-    opens to the watch of the thread that sends it.
+    opens to the watch of the thread that sends it, and its connections move the phase: ``building`` until a
+    connection is opened or a byte is sent, ``connecting`` while a connection is opened (a proxy's tunnel
+    included), ``sending`` once a byte of the request is handed to the socket, ``reading`` once the answer is
+    awaited. A request is sent once it is ``sending`` or ``reading``.
     """
 
     _current = threading.local()
@@ -55,6 +59,7 @@ class Watch:
         self._lock = threading.Lock()
         self._connections: list[Any] = []
         self.stopped: str | None = None  # 'timeout' or 'cancelled' once stopped
+        self.phase = 'building'
         self._done = False
 
     @contextlib.contextmanager
@@ -75,10 +80,23 @@ class Watch:
         if watch is None:
             return
         with watch._lock:  # pylint: disable=protected-access
-            watch._connections.append(connection)  # pylint: disable=protected-access
+            if connection not in watch._connections:  # pylint: disable=protected-access
+                watch._connections.append(connection)  # pylint: disable=protected-access
             stopped = watch.stopped
         if stopped:
             _shut(connection)
+
+    @classmethod
+    def enter(cls, phase: str, unless: str | None = None) -> str:
+        """Called by the adapter's connections in the sending thread: the request is now in ``phase``, unless it is
+        in the phase ``unless``. Returns the phase it was in."""
+        watch = getattr(cls._current, 'watch', None)
+        if watch is None:
+            return phase
+        before = watch.phase
+        if before != unless:
+            watch.phase = phase
+        return before
 
     def stop(self, why: str) -> bool:
         """Shut the request's connections down (which wakes the thread blocked on them); ``why`` is kept."""
@@ -114,8 +132,20 @@ def watching_adapter(maxsize: int) -> Any:
     def watched(base: type) -> type:
         class Connection(base):
             def connect(self) -> None:
+                Watch.add(self)  # watched while it connects too: a proxy's tunnel answer may trickle in
+                before = Watch.enter('connecting')
                 super().connect()
-                Watch.add(self)
+                Watch.add(self)  # shut at once when the deadline passed while it connected
+                Watch.enter(before)  # building, or sending when send() opened the connection itself
+
+            def send(self, data: Any) -> None:
+                # What a connection sends while it connects (a proxy's CONNECT) is not a byte of the request.
+                Watch.enter('sending', unless='connecting')
+                super().send(data)
+
+            def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+                Watch.enter('reading')
+                return super().getresponse(*args, **kwargs)
 
         return Connection
 

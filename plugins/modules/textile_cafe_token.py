@@ -281,6 +281,7 @@ class TokenModule(TextileModule):
         self.replaced_ids: list[str] = []
         self.unreplaced_ids: list[str] = []
         self.replacing: set[str] = set()
+        self.lost: dict[str, TextileError] = {}  # removals sent whose answers were lost: the confirming list decides
         super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def progress(self) -> dict[str, Any]:
@@ -420,17 +421,36 @@ class TokenModule(TextileModule):
         try:
             self.tokens.remove_id(removed_id)
         except TextileError as err:
-            raise ModuleFailure(f'Removing the token with ID {removed_id} failed', err) from None
+            if not err.sent or err.status is not None:
+                raise ModuleFailure(f'Removing the token with ID {removed_id} failed', err) from None
+            with self.lock:
+                self.lost[removed_id] = err  # sent, and its answer lost: the confirming list decides
+            return
+        self.removed(removed_id)
+
+    def removed(self, removed_id: str) -> None:
         with self.lock:
             (self.unreplaced_ids if removed_id in self.replacing else self.removed_ids).append(removed_id)
 
     def confirm_removed(self, removed: list[str]) -> None:
-        """DELETE answers 204 whatever happened: a removed ID still listed fails the run."""
-        self.read()
+        """DELETE answers 204 whatever happened: a removed ID still listed fails the run. A removal whose answer was
+        lost is decided by this list too: gone means removed."""
+        lost = sorted(self.lost)
+        unknown = f'; whether the tokens with ID {", ".join(lost)} were removed is unknown (their answers were lost)'
+        self.read('Listing the tokens to confirm the removals failed' + (unknown if lost else ''))
+        for removed_id in lost:
+            if removed_id not in self.entries:
+                self.removed(removed_id)
         still = sorted(removed_id for removed_id in removed if removed_id in self.entries)
         if still:
             self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
             self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
+            unanswered = [removed_id for removed_id in still if removed_id in self.lost]
+            if unanswered:
+                raise ModuleFailure(
+                    f"Removing the tokens with ID {', '.join(unanswered)} failed and the cafe still lists them",
+                    self.lost[unanswered[0]],
+                )
             raise ModuleFailure(
                 f"The cafe answered 204 to removing the tokens with ID {', '.join(still)} but still lists them."
             )

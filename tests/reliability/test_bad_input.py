@@ -134,10 +134,10 @@ CATALOGUE = [
     case("header value with CR/LF", ["headers[X-Proxy]"], headers={"X-Proxy": "a\r\nX-Injected: 1"}, tokens=[GOOD]),
     case("token as a header name", ["headers"], headers={GOOD: "proxy-value"}, tokens=[GOOD]),
     case(
-        "password outside latin-1",
+        "password with a line break",
         ["api_password"],
         api_username="P-account",
-        api_password="\u2603" + PIN,
+        api_password="\u2603\r\nX-Injected: 1" + PIN,
         tokens=[GOOD],
     ),
 ]

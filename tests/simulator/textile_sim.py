@@ -700,7 +700,8 @@ class SimServer:
         self.account_address = username or DEFAULT_ACCOUNT_ADDRESS
         self._auth = None
         if password:
-            self._auth = "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+            # gin builds the header it expects from Go strings, which are UTF-8, and compares it whole.
+            self._auth = "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode()
         self.ssl_context = None
         if tls_cert:
             self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -839,7 +840,7 @@ class SimServer:
 
     def authorized(self, header: str | None) -> bool:
         return self._auth is None or (
-            header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode())
+            header is not None and hmac.compare_digest(header.encode("latin-1"), self._auth.encode("ascii"))
         )
 
     def _hash(self, secret: bytes) -> bytes:
@@ -967,9 +968,13 @@ class SimControl:
     def __init__(self, url: str, cafile: str | None = None, timeout: float = 30.0):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._context = None
+        context = None
         if self.url.startswith("https:"):
-            self._context = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
+            context = ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context()
+        # Straight to the simulator, whatever proxy variables a test puts in the environment.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
 
     def _call(self, method: str, path: str, payload=None):
         data = None if payload is None else json.dumps(payload).encode()
@@ -977,7 +982,7 @@ class SimControl:
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as err:
             raise RuntimeError(
@@ -1133,7 +1138,10 @@ def main(argv=None) -> int:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: done.set())
-    print("listening on %s" % server.url, flush=True)
+    # One write, like the log lines: print() writes the line and its end apart, and an access line of a client
+    # that did not wait for this one could land between them.
+    sys.stdout.write("listening on %s\n" % server.url)
+    sys.stdout.flush()
     while not done.wait(1.0 if args.exit_with_parent else None):
         if os.getppid() != parent:
             break

@@ -23,6 +23,31 @@ def sim():
 
 
 @pytest.fixture
+def forward_proxy():
+    """Factory of recording forward proxies (``tests/simulator/proxies.py``), all stopped after the test:
+    ``forward_proxy(hosts={'cafe.invalid': port})``; ``.url``, ``.requests``."""
+    proxies = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.proxies')
+    started = []
+
+    def make(hosts=None):
+        started.append(proxies.ForwardProxy(hosts))
+        return started[-1]
+
+    yield make
+    for proxy in started:
+        proxy.stop()
+
+
+@pytest.fixture
+def fault_proxy(sim):
+    """A reverse proxy in front of ``sim`` that breaks the answers a test picks (``proxies.FaultProxy``):
+    ``.url``, ``.break_answers(method, path_prefix, mode)``, ``.broken``; stopped after the test."""
+    proxies = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.proxies')
+    with proxies.FaultProxy(sim.port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
 def closed_port():
     """A loopback port nobody listens on."""
     textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')

@@ -144,6 +144,18 @@ def test_basic_auth_header_must_match_exactly(auth_sim):
         assert auth_sim.call("GET", "/api/v0/tokens", headers={"Authorization": header}).status_code == 401
 
 
+def test_basic_auth_compares_the_utf8_bytes_as_gin_does(sim_factory):
+    """gin builds the header it expects from Go strings (UTF-8) and compares it whole: a pin with an umlaut
+    authenticates only when the client sends UTF-8 (requests' default for text, latin-1, gets a 401)."""
+    umlaut = sim_factory(username=ADDRESS, password="p\u00e4ss")
+
+    def header(encoding):
+        return {"Authorization": "Basic " + base64.b64encode(("%s:p\u00e4ss" % ADDRESS).encode(encoding)).decode()}
+
+    assert umlaut.call("GET", "/api/v0/tokens", headers=header("utf-8")).status_code == 200
+    assert umlaut.call("GET", "/api/v0/tokens", headers=header("latin-1")).status_code == 401
+
+
 def test_basic_auth_success_and_handler_401_differs_from_auth_401(auth_sim):
     created = auth_sim.create(auth=(ADDRESS, PIN))
     assert created.status_code == 201

@@ -15,7 +15,6 @@ import ast
 import asyncio
 import concurrent.futures
 import importlib.util
-import inspect
 import logging
 import math
 import os
@@ -447,14 +446,8 @@ def parse_args(args: object, utils: dict[str, ModuleType], environ: Optional[dic
         'timeout': params['timeout'],
         'retries': params['retries'],
         'headers': params['headers'],
+        'use_proxy': params['use_proxy'],
     }
-    # use_proxy reaches the client when it takes it; a client without it cannot honour use_proxy: true.
-    if 'use_proxy' in inspect.signature(utils['_client'].TextileAPI).parameters:
-        client['use_proxy'] = params['use_proxy']
-    elif params['use_proxy']:
-        raise ValueError(
-            'use_proxy: this copy of the collection\'s client cannot use a proxy; update textileio.textile.'
-        )
     return Settings(cafes, expected, exclusive, interval, once, concurrency, client)
 
 
@@ -607,7 +600,7 @@ def warn_plain_http(settings: Settings, utils: dict[str, ModuleType]) -> None:
         return
     for name, url in settings.cafes.items():
         parts = urlsplit(url)
-        if parts.scheme == 'http' and not utils['_connection'].is_loopback(parts.hostname):
+        if parts.scheme == 'http' and not utils['_client'].is_loopback(parts.hostname):
             LOGGER.warning(
                 '%s: api_url uses plain http to a host that is not a loopback address: the Basic Auth password '
                 'crosses the network unencrypted. Use https (for example behind a TLS reverse proxy).',

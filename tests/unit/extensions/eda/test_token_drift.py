@@ -255,7 +255,7 @@ def test_drift_whose_ids_change_puts_an_event_and_unchanged_drift_none(drift, si
     assert again is None
     assert more == event('cafe-1', url, 'drift', 'drift', missing=[b], unexpected=[c], count=2)
     assert down['textile_drift']['state'] == 'unreachable' and down['textile_drift']['previous_state'] == 'drift'
-    assert 'failed or was closed before an answer came' in down['textile_drift']['error']
+    assert 'its answer was cut off or malformed, after the request was sent' in down['textile_drift']['error']
     assert other_error is None
 
 
@@ -421,25 +421,19 @@ def test_plain_http_with_credentials_to_another_host_warns(drift, caplog):
     assert caplog.records == []
 
 
-def test_use_proxy_reaches_the_client_when_it_takes_it(drift):
-    _settings, utils = drift.configure({'cafes': {'cafe': None}}, {})
-
-    class ProxyClient:
-        def __init__(self, api_url, use_proxy=False, **kwargs):
-            pass
-
-    takes = dict(
-        utils, _client=SimpleNamespace(TextileAPI=ProxyClient, DEFAULT_API_URL=_client.DEFAULT_API_URL, MAX_RETRIES=10)
-    )
-    assert drift.parse_args({'cafes': {'cafe': None}, 'use_proxy': True}, takes, {}).client['use_proxy'] is True
-    assert drift.parse_args({'cafes': {'cafe': None}}, takes, {}).client['use_proxy'] is False
-    real = drift.parse_args({'cafes': {'cafe': None}, 'use_proxy': 'no'}, utils, {})
-    assert real.client.get('use_proxy', False) is False
-    import inspect
-
-    if 'use_proxy' not in inspect.signature(_client.TextileAPI).parameters:
-        with pytest.raises(ValueError, match='^use_proxy: '):
-            drift.parse_args({'cafes': {'cafe': None}, 'use_proxy': True}, utils, {})
+def test_use_proxy_reaches_the_client(drift, monkeypatch):
+    """use_proxy is the one way to the environment's proxy, as for the modules; off by default, never loopback."""
+    monkeypatch.setenv('HTTP_PROXY', 'http://proxy.example.org:3128')
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    cafes = {'cafe': 'http://cafe.example.org:40600', 'here': 'http://127.0.0.1:40600'}
+    for given, proxy in ((True, 'http://proxy.example.org:3128'), ('no', None), (None, None)):
+        args = {'cafes': cafes} if given is None else {'cafes': cafes, 'use_proxy': given}
+        settings_, utils = drift.configure(args, {})
+        apis = {name: utils['_client'].TextileAPI(url, **settings_.client) for name, url in cafes.items()}
+        assert (apis['cafe'].proxy, apis['here'].proxy) == (proxy, None)
+        for api in apis.values():
+            api.session.close()
 
 
 def test_the_file_runs_as_a_script_with_a_fake_queue():
@@ -489,7 +483,7 @@ BAD_ARGS = [
     ({'cafes': {'c': None}, 'api_version': 'x1'}, 'api_version must be v followed by digits'),
     ({'cafes': {'c': None}, 'api_version': 0}, 'api_version must be a string'),
     ({'cafes': {'c': None}, 'api_username': 'a:b'}, 'api_username must not contain ":"'),
-    ({'cafes': {'c': None}, 'api_password': PASSWORD + '\n'}, 'api_password must be latin-1 text without line breaks'),
+    ({'cafes': {'c': None}, 'api_password': PASSWORD + '\n'}, 'api_password must be text without line breaks or NUL characters that UTF-8 can encode'),
     ({'cafes': {'c': None}, 'api_password': PASSWORD + '\0'}, 'api_password contains a NUL character'),
     ({'cafes': {'c': None}, 'timeout': 0}, 'timeout must be a number of seconds above 0 and at most 3600'),
     ({'cafes': {'c': None}, 'timeout': 10**400}, 'timeout must be'),

@@ -13,6 +13,7 @@ from ansible_collections.textileio.textile.plugins.filter.connection_options imp
     build_connection,
     variable_names,
 )
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import connection_argument_spec
 
 
 def render(prefix, variables, template='{{ prefix | connection_options | tojson }}'):
@@ -55,11 +56,15 @@ def test_every_option_has_its_two_variables():
     assert names['api_password'] == ('cafe_tokens_api_password', 'textile_api_password')
     assert names['validate_certs'] == ('cafe_tokens_api_validate_certs', 'textile_validate_certs')
     assert names['client_key'] == ('cafe_tokens_api_client_key', 'textile_client_key')
-    assert len(OPTIONS) == 11
+    assert names['use_proxy'] == ('cafe_tokens_api_use_proxy', 'textile_use_proxy')
     variables = {name: 'value of %s' % name for pair in names.values() for name in pair}
     assert build_connection(variables.get, 'cafe_tokens') == {
         option: 'value of %s' % names[option][0] for option in OPTIONS
     }
+
+
+def test_the_options_are_the_connection_options_of_the_modules():
+    assert sorted(OPTIONS) == sorted(connection_argument_spec())
 
 
 def test_the_filter_reads_the_template_context():

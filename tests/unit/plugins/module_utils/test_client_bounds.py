@@ -9,6 +9,7 @@ multiples of the configured timeout, robust to a busy machine.
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -31,6 +32,30 @@ def trickle(data, every=0.2):
                 return
 
     return send
+
+
+class Hangup:
+    """An answer that trickles ``data`` in (a byte every 0.2 s: a minute for 300 bytes), recording as events
+    whether the client hung up before the whole answer went out (``hung_up``) or not (``whole``)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.hung_up = threading.Event()
+        self.whole = threading.Event()
+
+    def __call__(self, conn, stopping):
+        try:
+            for index in range(len(self.data)):
+                conn.sendall(self.data[index : index + 1])
+                if stopping.wait(0.2):
+                    return
+        except OSError:
+            self.hung_up.set()
+            return
+        self.whole.set()
+
+
+SLOW_HEAD = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: ' + b'a' * 300 + b'\r\n\r\n'
 
 
 def failure(call):
@@ -169,6 +194,49 @@ def test_the_client_never_makes_more_than_10_retries():
 def test_an_unencodable_header_fails_as_a_request_that_cannot_be_built(sim):
     api = api_for(sim.url, headers={'X-Proxy': 'caf\u00e9 \u2603'}, retries=3)
     err, dummy = failure(Tokens(api).list)
-    assert err.kind == 'connection' and 'could not be built' in str(err) and '\u2603' not in str(err)
-    assert err.exc_class == 'RequestNotBuilt' and err.sent is False and api.sleeps == []
+    assert err.kind == 'unbuildable' and 'could not be built' in str(err) and '\u2603' not in str(err)
+    assert err.exc_class == 'UnicodeEncodeError' and err.sent is False and api.sleeps == []
     assert sim.control.requests() == []
+
+
+def test_the_deadline_holds_on_a_reused_kept_alive_connection(raw_server):
+    """The second request of a kept-alive connection, taken from the pool, is watched like the first."""
+    slow = Hangup(SLOW_HEAD)
+    second = threading.Event()
+
+    def keep_alive_then_trickle(conn, stopping):
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]')
+        data = b''
+        while b'\r\n\r\n' not in data:  # the next request, on the same connection
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        second.set()
+        slow(conn, stopping)
+
+    server = raw_server(keep_alive_then_trickle)
+    tokens = Tokens(api_for(server.url))
+    assert tokens.list() == []
+    err, took = failure(tokens.list)
+    assert second.is_set() and len(server.requests) == 1  # one connection carried both requests
+    assert err.kind == 'timeout' and err.sent and 'proxy' not in str(err)
+    assert slow.hung_up.wait(BOUND) and not slow.whole.is_set()  # the client hung up at its deadline
+    assert took < BOUND
+
+
+def test_the_deadline_holds_through_a_proxy(raw_server, monkeypatch):
+    """The pools of proxied requests are watched too: a proxy that trickles its answer is cut at the deadline."""
+    proxy = Hangup(SLOW_HEAD)
+    server = raw_server(proxy)
+    monkeypatch.setenv('HTTP_PROXY', server.url)
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    api = api_for('http://cafe.invalid:40600', use_proxy=True)
+    err, took = failure(Tokens(api).list)
+    assert server.requests[0].line == 'GET http://cafe.invalid:40600/api/v0/tokens HTTP/1.1'
+    assert (
+        err.kind == 'timeout' and err.sent and 'cafe.invalid:40600 (through the proxy of the environment)' in str(err)
+    )
+    assert proxy.hung_up.wait(BOUND) and not proxy.whole.is_set()
+    assert took < BOUND

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import os
 
+import pytest
 import requests
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client
@@ -69,7 +70,7 @@ def test_an_html_page_becomes_one_line_of_text_without_tags():
     )
     words = server_words(page)
     assert '\n' not in words and '<' not in words and '>' not in words
-    assert words.startswith('502 Bad Gateway body { color: red } Bad Gateway The proxy could not reach the upstream.')
+    assert words.startswith('Bad Gateway The proxy could not reach the upstream. x x')  # the head says it twice
     assert len(words) <= SERVER_TEXT_LIMIT and words.endswith('...')
 
 
@@ -143,10 +144,9 @@ SECRET_TEXT = st.text(st.characters(blacklist_categories=('Cs',), blacklist_char
 )
 def test_a_credential_the_server_echoes_is_never_quoted(password, before, after, pad):
     # A server or proxy that echoes the request: the pin, and the Authorization header built from it.
-    try:  # the header exactly as requests sends it (it encodes the pair as latin-1)
-        header = requests.Request('GET', 'http://cafe', auth=('P1', password)).prepare().headers['Authorization']
-    except UnicodeEncodeError:
-        assume(False)
+    session = _client.TextileAPI(username='P1', password=password).session  # the header as the client sends it
+    header = session.prepare_request(requests.Request('GET', 'http://cafe')).headers['Authorization']
+    session.close()
     basic = header.split()[1]
     forms = _client.credential_forms('P1', password, {'X-Api-Key': password + '-key'})
     words = server_words(f'{" " * pad}{before}{password}<b>Authorization: {header}</b>{after}', hidden=forms)
@@ -156,7 +156,7 @@ def test_a_credential_the_server_echoes_is_never_quoted(password, before, after,
 
 
 def test_credential_forms():
-    basic = base64.b64encode(b'P1:pin-\xe9').decode()  # encoded as requests encodes it (latin-1)
+    basic = base64.b64encode('P1:pin-\u00e9'.encode('utf-8')).decode()  # as the client sends it
     assert _client.credential_forms('P1', 'pin-\u00e9', {'X-Key': 'key-1', 'X-Short': 'no'}) == {
         'pin-\u00e9',
         basic,
@@ -164,3 +164,64 @@ def test_credential_forms():
     }
     assert _client.credential_forms(None, None, None) == set()
     assert _client.credential_forms('P1', None, None) == {base64.b64encode(b'P1:').decode()}
+
+
+HTTP_SERVER_404 = (
+    '<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n        <meta charset="utf-8">\n'
+    '        <title>Error response</title>\n    </head>\n    <body>\n        <h1>Error response</h1>\n'
+    '        <p>Error code: 404</p>\n        <p>Message: File not found.</p>\n'
+    '        <p>Error code explanation: 404 - Nothing matches the given URI.</p>\n    </body>\n</html>\n'
+)
+
+
+def test_an_html_error_page_says_its_words_once():
+    """A page's title repeats its heading: the head (and style and script) are not the page's words."""
+    assert server_words(HTTP_SERVER_404) == (
+        'Error response Error code: 404 Message: File not found. Error code explanation: 404 - Nothing matches the '
+        'given URI.'
+    )
+
+
+def test_an_html_404_is_quoted_once_in_the_error(raw_server):
+    body = HTTP_SERVER_404.encode()
+    server = raw_server(
+        b'HTTP/1.0 404 Not Found\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: %d\r\n\r\n%s'
+        % (len(body), body)
+    )
+    with pytest.raises(_client.TextileError) as info:
+        _client.TextileAPI(server.url, retries=0).send_get('tokens')
+    message = str(info.value)
+    assert '(HTTP 404: "Error response Error code: 404 Message: File not found.' in message
+    assert message.count('Error response') == 1
+
+
+@pytest.mark.parametrize(
+    'page, words',
+    [
+        ('<TITLE>Title</TITLE><H1>Heading</H1>', 'Heading'),
+        ('<style type="text/css">p { color: red }</style ><p>Text</p>', 'Text'),
+        ('<script>var token = 1;</script>After <SCRIPT src="x"></Script>end', 'After end'),
+        ('<head><title>T</title><style>s</style></head><body>Body</body>', 'Body'),
+        ('Before <title>never closed', 'Before never closed'),  # an element never closed keeps the words after it
+        ('<title>a</title>b<title>c', 'b c'),
+        ('<header>Kept</header><titles>kept</titles>', 'Kept kept'),  # other elements that start alike
+    ],
+)
+def test_the_content_of_head_title_style_and_script_is_dropped(page, words):
+    assert server_words(page) == words
+
+
+def test_elements_never_closed_are_looked_for_once(monkeypatch):
+    searches = []
+
+    class Counted:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def search(self, text, position):
+            searches.append(position)
+            return self.pattern.search(text, position)
+
+    monkeypatch.setattr(_client, '_UNSHOWN_END', {name: Counted(p) for name, p in _client._UNSHOWN_END.items()})
+    assert server_words('<title><script>' * 2000 + 'end') == 'end'
+    assert len(searches) == 2  # one search per element name, however many start tags follow

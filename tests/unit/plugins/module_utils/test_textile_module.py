@@ -11,8 +11,12 @@ import pytest
 from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
-from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
-from ansible_collections.textileio.textile.plugins.module_utils._textile_module import TextileModule, is_loopback
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, is_loopback
+from ansible_collections.textileio.textile.plugins.module_utils._connection import connection_problem
+from ansible_collections.textileio.textile.plugins.module_utils._textile_module import (
+    TextileModule,
+    connection_argument_spec,
+)
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, check_secret
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import new_token, run_main
 
@@ -343,9 +347,9 @@ def test_a_bad_api_url_fails_naming_it_before_any_request(refused, sim, url, exp
         (dict(headers={'X Proxy': 'proxy-value'}), 'headers has a name that is not a valid HTTP header name'),
         (dict(headers={'Content-Length': '5'}), 'headers may not set Content-Length'),
         (dict(headers={'X-Textile-Opts': 'store=true'}), 'headers may not set X-Textile-Opts'),
-        (dict(api_password='\u2603 pin'), 'api_password must be latin-1 text'),
-        (dict(api_password='pin\r\n'), 'api_password must be latin-1 text'),
-        (dict(api_username='P\u2603'), 'api_username must be latin-1 text'),
+        (dict(api_password='pin\r\n'), 'api_password must be text without line breaks'),
+        (dict(api_password='pin\rX'), 'api_password must be text without line breaks'),
+        (dict(api_username='P\nX'), 'api_username must be text without line breaks'),
         (dict(api_username='user:name'), 'api_username must not contain ":"'),
         (dict(ca_path='/nonexistent/ca.pem'), 'ca_path: there is no readable file at /nonexistent/ca.pem'),
         (dict(client_cert='/nonexistent/cert.pem'), 'client_cert: there is no readable file'),
@@ -361,11 +365,45 @@ def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, arg
     assert '\u2603' not in printed and 'X-Injected' not in result['msg']
 
 
-def test_a_password_outside_latin1_is_not_named_by_character_or_position(refused):
-    result, printed = refused(api_password='pin-\u2603-S3cretPart')
-    assert (
-        result['msg']
-        == 'api_password must be latin-1 text without line breaks (HTTP Basic Auth cannot carry anything else).'
+@pytest.mark.parametrize('option', ['api_username', 'api_password'])
+@pytest.mark.parametrize('value', ['pin\udce4', 'a\0b', 'a\rb', 'a\nb'])
+def test_credentials_are_text_that_utf8_can_encode_without_line_breaks_or_nul(option, value):
+    # Ansible itself refuses a lone surrogate before a module runs; the client's other callers reach the check.
+    params = {name: spec.get('default') for name, spec in connection_argument_spec().items()}
+    params[option] = value
+    assert connection_problem(params).startswith(f'{option} must be text without line breaks or NUL characters')
+    params[option] = 'p\u00e4ss \u2603 \U0001f600 \t'
+    assert connection_problem(params) is None
+
+
+@pytest.mark.parametrize(
+    'option, value',
+    [
+        ('api_username', 'PX4 \u00e4ccount'),
+        ('api_password', 'XX \u2603'),
+        ('timeout', 0.5),
+        ('timeout', 3600),
+        ('retries', 0),
+        ('retries', 10),
+    ],
+)
+def test_connection_options_at_their_bounds_are_accepted(option, value):
+    params = {name: spec.get('default') for name, spec in connection_argument_spec().items()}
+    params[option] = value
+    assert connection_problem(params) is None
+
+
+def test_a_ca_path_that_is_a_directory_is_refused(tmp_path):
+    params = {name: spec.get('default') for name, spec in connection_argument_spec().items()}
+    params['ca_path'] = str(tmp_path)
+    assert connection_problem(params) == f'ca_path: there is no readable file at {tmp_path}.'
+
+
+def test_a_password_that_basic_auth_cannot_carry_is_not_named_by_character_or_position(refused):
+    result, printed = refused(api_password='pin-\n-S3cretPart')
+    assert result['msg'] == (
+        'api_password must be text without line breaks or NUL characters that UTF-8 can encode '
+        '(HTTP Basic Auth sends it as UTF-8).'
     )
     assert 'S3cretPart' not in printed
 
@@ -379,7 +417,7 @@ def test_a_token_given_where_none_belongs_is_never_echoed(sim, option):
     args = {
         'ids': dict(state='absent', ids=[token]),
         'keep_ids': dict(tokens=[], exclusive=True, keep_ids=[token]),
-        'api_username': dict(tokens=[], api_username=token),  # accepted: Basic Auth takes any latin-1 name
+        'api_username': dict(tokens=[], api_username=token),  # accepted: Basic Auth takes any text without line breaks
         'api_version': dict(tokens=[], api_version=token),
         'headers-name': dict(tokens=[], headers={token: 'proxy-value'}),
         'api_url': dict(tokens=[], api_url=f'{sim.url}/{token}'),  # a valid path prefix

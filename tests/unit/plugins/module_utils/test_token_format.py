@@ -140,3 +140,17 @@ def test_property_ids_of_tokens_entries_and_segments_agree(zeros, key):
     assert tf.parse_token(token).secret == key[12:]
     assert tf.parse_list_entry(oracle_encode(key[:12] + b'$2a$10$' + b'x' * 53)).id == expected
     assert tf.token_id(tf.id_path_segment(expected)) == expected
+
+
+@given(st.text(alphabet='0123456789abcdefABCDEFgG \t', min_size=23, max_size=25))
+def test_is_id_is_the_canonical_form_only(text):
+    """24 lowercase hex characters, nothing else: an ID in upper (or mixed) case, or with spaces, is not canonical
+    (normalize_id makes it so; the plan and the path redaction compare canonical IDs)."""
+    canonical = len(text) == 24 and all(char in '0123456789abcdef' for char in text)
+    assert tf.is_id(text) is canonical
+
+
+@pytest.mark.parametrize('text', ['0123456789ABCDEF01234567', '0123456789abcdeF01234567', 'ABCDEFABCDEFABCDEFABCDEF'])
+def test_an_id_in_upper_case_is_not_canonical(text):
+    assert tf.is_id(text) is False and tf.is_id(text.lower()) is True
+    assert tf.normalize_id(text) == text.lower()
