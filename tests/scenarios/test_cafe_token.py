@@ -446,7 +446,7 @@ def test_module_defaults_with_the_action_group(sim_factory, run_playbook, new_to
         env={"TEXTILE_API_URL": "http://127.0.0.1:9"},
     )
     assert result["Declare"]["created_ids"] == [token_id(token)]
-    assert result["Report"]["tokens"] == [{"id": token_id(token)}]
+    assert result["Report"]["stored"] == [{"id": token_id(token)}]
     assert sim.control.state_ids() == [token_id(token)]
 
 

@@ -19,7 +19,7 @@ def test_info_reports_the_stored_tokens_and_changes_nothing(sim_factory, run_pla
     result = run_playbook(playbook([info_task("Report", {})]), extra_vars={"api_url": sim.url}, check=check)
     info = result["Report"]
     assert info["changed"] is False and result.changed == 0
-    assert info["tokens"] == [{"id": i} for i in ids_of(stored)]
+    assert info["stored"] == info["tokens"] == [{"id": i} for i in ids_of(stored)]  # tokens: deprecated name
     assert info["count"] == 3
     assert info["missing_ids"] == [] and info["checked"] == []
     assert info["node"] == {"node_version": "0.7.2", "cafe_version": "v0"}
@@ -42,7 +42,7 @@ def test_info_filters_by_ids_and_checks_tokens(sim, run_playbook, new_token):
         ),
         extra_vars={"api_url": sim.url},
     )
-    assert result["Filter"]["tokens"] == [{"id": token_id(stored)}]
+    assert result["Filter"]["stored"] == [{"id": token_id(stored)}]
     assert result["Filter"]["count"] == 1
     assert result["Filter"]["missing_ids"] == [missing]
     assert result["Check"]["checked"] == [
@@ -70,13 +70,13 @@ def test_info_follows_the_token_module(sim, run_playbook, new_token):
         ),
         extra_vars={"api_url": sim.url},
     )
-    assert result["After declare"]["tokens"] == [{"id": i} for i in ids_of([first, second])]
-    assert result["After exclusive"]["tokens"] == [{"id": token_id(third)}]
+    assert result["After declare"]["stored"] == [{"id": i} for i in ids_of([first, second])]
+    assert result["After exclusive"]["stored"] == [{"id": token_id(third)}]
     assert result["After exclusive"]["checked"] == [
         {"id": token_id(first), "stored": False, "valid": False},
         {"id": token_id(third), "stored": True, "valid": True},
     ]
-    assert result["After remove"]["tokens"] == [] and result["After remove"]["count"] == 0
+    assert result["After remove"]["stored"] == [] and result["After remove"]["count"] == 0
     assert sim.control.state_ids() == []
 
 
@@ -98,7 +98,7 @@ def test_info_fails_on_a_failed_list_and_tolerates_a_failed_root(sim, run_playbo
     assert failed["failed"] is True
     assert "500" in failed["msg"] and "db broke" in failed["msg"]
     assert result["Root fails"]["node"] == {}
-    assert result["Root fails"]["tokens"] == [{"id": token_id(token)}]
+    assert result["Root fails"]["stored"] == [{"id": token_id(token)}]
 
 
 def test_bad_info_input_fails_before_any_request(sim, run_playbook, secrets):
