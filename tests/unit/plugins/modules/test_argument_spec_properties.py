@@ -31,7 +31,7 @@ from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers im
 
 requests = pytest.importorskip('requests')
 
-EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '150'))
+PROPERTY_EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '150'))
 BASE58_RUN = re.compile(r'[1-9A-HJ-NP-Za-km-z]{40,}')
 LOOPBACK_NAMES = ('127.0.0.1', 'localhost', '::1')
 MASK = '********'
@@ -294,7 +294,7 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
     names = re.compile(r'\b(%s)\b' % '|'.join(sorted(set(options(module, server.port, existing)) - {'token'})))
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=PROPERTY_EXAMPLES,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
