@@ -189,8 +189,8 @@ def read_node(module: TextileModule) -> dict[str, str]:
 def gather(module: TextileModule) -> dict:
     """Read the cafe and return the facts."""
     try:
-        ids = normalize_ids(module.params['ids'], 'ids')
-        tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
+        ids = normalize_ids(module.params['ids'])
+        tokens = normalize_tokens(module.params['tokens'], merge=False)
     except PlanError as err:
         raise ModuleFailure(str(err)) from None
 

@@ -289,3 +289,27 @@ def test_overlapping_occurrences_are_one_mask_and_touching_ones_two():
     assert _secrets.Masker({'aa'}).mask_text('aaa') == MASK
     assert _secrets.Masker({'a', 'abcdef'}).mask_text('abcdefa') == MASK + MASK
     assert _secrets.Masker([]).mask_text('abc') == 'abc'
+
+
+def test_only_non_empty_strings_are_values():
+    """Ansible's no_log values are strings and never empty: an empty value would mask between every character."""
+    assert _secrets.Masker(['', None, 3, b'ab', 'ab']).values == {'ab'}
+    assert _secrets.masked({'empty': '', 'three': 'x3', 'text': 'xaby'}, ['', 3, 'ab']) == (
+        {'empty': '', 'three': 'x3', 'text': f'x{MASK}y'},
+        set(),
+    )
+
+
+def test_bytes_are_masked_as_remove_values_masks_them_even_when_not_utf8():
+    token = new_token()
+    result = {'raw': b'\xff' + token.encode() + b'\xfe', 'same': token.encode(), 'other': b'\xff-'}
+    shown, left = _secrets.masked(result, {token})
+    assert (
+        shown
+        == remove_values(result, {token})
+        == {
+            'raw': b'\xff' + MASK.encode() + b'\xfe',
+            'same': WHOLE,
+            'other': b'\xff-',
+        }
+    )
