@@ -126,7 +126,7 @@ def results_and_values(draw):
     """A result (nested dicts, lists, tuples, sets; strings, bytes, numbers, bools, None) and the no_log values to
     mask in it: short texts over a small alphabet (so that values overlap, nest and touch), tokens alone, padded
     or inside longer base58 runs, and pieces cut out of the result's own strings (so that values occur)."""
-    tokens = draw(st.lists(st.builds(new_token), max_size=3))
+    tokens = draw(st.lists(st.binary(min_size=44, max_size=44).map(b58encode), max_size=3))
     runs = st.sampled_from(tokens) if tokens else st.just('')
     glued = st.builds(
         lambda before, run, after: before + run + after,
@@ -141,7 +141,7 @@ def results_and_values(draw):
         st.floats(allow_nan=False),
         st.booleans(),
         st.none(),
-        texts.map(lambda text: text.encode('utf-8', 'surrogatepass')),
+        st.tuples(st.binary(max_size=2), texts).map(lambda pair: pair[0] + pair[1].encode('utf-8', 'surrogatepass')),
     )
     result = draw(
         st.dictionaries(
