@@ -88,7 +88,7 @@ stored:
   description:
     - One entry per token the cafe stores, sorted by ID; when O(ids) is given, only the stored ones among them.
       Never a secret or a hash.
-    - Not filtered by O(tokens): what was found for each given token is in RV(checked).
+    - Not filtered by O(tokens); what was found for each given token is in RV(checked).
   returned: always
   type: list
   elements: dict
