@@ -10,6 +10,7 @@ Per-task wall times come from ansible-core's own ``junit`` callback; requests ar
     python hacking/benchmark.py --runs 1 --sizes 1 100 --skip-uri   # quick look
     python hacking/benchmark.py --breakdown-only     # where the time of one task goes
     python hacking/benchmark.py --output docs/benchmarks.md [--fleet]
+    python hacking/benchmark.py --scaling 5000 20000 --runs 3   # module CPU of a no-op as N grows (one core line)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
-from _token_format import b58encode  # noqa: E402
+from _token_format import TOKEN_RUN, b58encode  # noqa: E402
 from textile_sim import SimProcess  # noqa: E402
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -436,6 +437,92 @@ def breakdown(workdir: Path, sims: list, bcrypt_cost: int, runs: int) -> list[st
     )
 
 
+# ------------------------------------------------------------------------------------------------------ scaling
+# The CPU time of a no-op as the number of declared tokens grows, with the invocation returned (always before
+# ansible-core 2.20; from 2.20 only with ANSIBLE_INJECT_INVOCATION=True, which this sets on every line): what
+# must stay linear in N (design.md, "Trust at the edges").
+
+
+def cpu_of(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, str]:
+    """CPU seconds (user + system) of ``command`` and every process it waited for, and its stdout."""
+    with subprocess.Popen(  # pylint: disable=consider-using-with
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        out = proc.stdout.read()
+        dummy, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[-1]} exited {proc.returncode}: {out[-2000:]}")
+    return usage.ru_utime + usage.ru_stime, out
+
+
+def scaling(workdir: Path, sims: list, sizes: list[int], runs: int) -> list[str]:
+    """Per size: one ansible-playbook run of a no-op (its whole CPU: controller, worker and module) that keeps
+    the AnsiballZ payload, then that payload run alone ``runs`` times (the module process's CPU)."""
+    from ansible.release import __version__ as core_version  # pylint: disable=import-outside-toplevel
+
+    rows = {}
+    for size in sizes:
+        sim = SimProcess(bcrypt_cost=4)  # a no-op checks no secret: the cost only speeds up seeding
+        sims.append(sim)
+        tokens = new_tokens(size)
+        print(f"scaling: seeding {size} tokens ...", file=sys.stderr)
+        for start in range(0, size, 500):
+            sim.control.seed(tokens[start : start + 500])
+        sdir = workdir / f"scaling{size}"
+        sdir.mkdir()
+        (sdir / "tokens.json").write_text(json.dumps({"tokens": tokens}))
+        (sdir / "play.yml").write_text(json.dumps(play_once(sim.url), indent=1))
+        env = dict(
+            ansible_env(workdir),
+            ANSIBLE_INJECT_INVOCATION="True",
+            ANSIBLE_KEEP_REMOTE_FILES="1",
+            ANSIBLE_REMOTE_TMP=str(sdir / "remote"),
+        )
+        playbook_cpu = []
+        for dummy in range(runs):  # -vvv: the controller shows the result, invocation included (2.22 masks there)
+            seconds, out = cpu_of([ANSIBLE_PLAYBOOK, "-vvv", "-i", "localhost,", "-c", "local", "play.yml"], env, sdir)
+            playbook_cpu.append(seconds)
+            if set(tokens) & set(TOKEN_RUN.findall(out)) or '"invocation"' not in out:
+                raise RuntimeError(f"scaling N={size}: a token is shown, or the invocation is not")
+        (payload,) = {path.name: path for path in (sdir / "remote").glob("*/AnsiballZ_textile_cafe_token.py")}.values()
+        module_cpu = []
+        for dummy in range(runs):
+            seconds, out = cpu_of([sys.executable, str(payload)], env)
+            module_cpu.append(seconds)
+            result = json.loads(out)
+            # From 2.22 the module returns its secrets unmasked, registered for the controller to mask.
+            shown = set(tokens) & set(TOKEN_RUN.findall(out)) - set(result.get("_ansible_new_secrets", ()))
+            if result.get("changed") is not False or shown or "invocation" not in result:
+                raise RuntimeError(f"scaling N={size}: not a no-op with the invocation, or a token is shown")
+        rows[size] = (statistics.median(module_cpu), statistics.median(playbook_cpu))
+    smallest = min(sizes)
+    lines = [
+        f"ansible-core {core_version}, Python {platform.python_version()}; CPU seconds, median of {runs} runs.",
+        "",
+        "| declared tokens | module process CPU (s) | x the smallest N | whole ansible-playbook CPU (s) "
+        "| x the smallest N |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size, (module, whole) in rows.items():
+        lines.append(
+            f"| {size} | {module:.2f} | {module / rows[smallest][0]:.2f} | {whole:.2f} | {whole / rows[smallest][1]:.2f} |"
+        )
+    return lines
+
+
+def play_once(api_url: str) -> list[dict]:
+    return [
+        {
+            "name": "scaling",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "vars_files": ["tokens.json"],
+            "tasks": [{"name": "no-op", MODULE: {"api_url": api_url, "tokens": "{{ tokens }}"}}],
+        }
+    ]
+
+
 def machine(load_before: tuple) -> list[str]:
     cpu = next(
         (
@@ -474,8 +561,17 @@ def main() -> int:
     parser.add_argument("--breakdown-only", action="store_true", help="only the breakdown of one task")
     parser.add_argument("--fleet", action="store_true", help="also the fleet-scale figures (hacking/bench_fleet.py)")
     parser.add_argument("--fleet-sizes", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument(
+        "--scaling",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="only the CPU time of a no-op over N declared tokens, the invocation returned (e.g. 5000 20000)",
+    )
     parser.add_argument("--output", type=Path, help="also write the report as Markdown to this file")
     args = parser.parse_args()
+    if args.scaling and args.output:
+        parser.error("--scaling prints its table; docs/benchmarks.md quotes it by hand, per core line")
 
     load_before = os.getloadavg()
     sims: list[SimProcess] = []
@@ -490,7 +586,10 @@ def main() -> int:
                 sims.append(SimProcess(bcrypt_cost=args.bcrypt_cost))
                 return sims[-1]
 
-            if not args.breakdown_only:
+            if args.scaling:
+                report += ["## CPU time as N grows", ""] + scaling(workdir, sims, sorted(args.scaling), args.runs)
+                report += [""]
+            elif not args.breakdown_only:
                 warmup = simulator()
                 for size in sorted(set(args.sizes)):
                     sim, tokens = simulator(), new_tokens(size)
@@ -525,8 +624,9 @@ def main() -> int:
                 report += ["## Results", "", f"Median of {args.runs} rounds; every variant runs once per round.", ""]
                 report += build_table(variants) + ["", "## Summary", ""] + build_summary(variants) + [""]
 
-            print("breakdown ...", file=sys.stderr)
-            report += breakdown(workdir, sims, args.bcrypt_cost, args.runs) + [""]
+            if not args.scaling:
+                print("breakdown ...", file=sys.stderr)
+                report += breakdown(workdir, sims, args.bcrypt_cost, args.runs) + [""]
             if args.fleet:
                 from bench_fleet import fleet_report  # pylint: disable=import-outside-toplevel
 

@@ -6,11 +6,16 @@
 # and may change without notice.
 
 """Secrets with ansible-core 2.22's secrets API, and what the same means before 2.22; the helpers that find
-the values to hide in a module's arguments and result.
+the values to hide in a module's arguments and result, and the one masking of a result before 2.22.
 
 Before 2.22 a module hides a value by adding it to its ``no_log_values``, which it masks in its own result.
 From 2.22 the module returns its result as it is, with the secrets it registered, and the controller masks
 them wherever it shows anything; ``no_log_values`` alone then hides nothing.
+
+Before 2.22 Ansible's ``remove_values`` compares every string of the result with every no_log value: with
+the invocation returned (the declared tokens are in it) that is N * N comparisons for N declared tokens.
+``Masker`` finds every value in one pass over each string instead, and the module hands Ansible the result
+already masked.
 """
 
 from __future__ import annotations
@@ -92,3 +97,81 @@ def mask_keys(value: object) -> object:
 def token_runs(value: object) -> list[str]:
     """Every base58 run long enough to be a token in a parameter value."""
     return [run for text in strings_in(value) for run in TOKEN_RUN.findall(text)]
+
+
+MASK = '********'  # what Ansible's remove_values puts where a no_log value occurs inside a string
+WHOLE = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'  # what it returns for a string that is one, or a number holding one
+_ANCHOR = 4  # a value this long or longer is looked up by its first _ANCHOR characters, a shorter one by its first
+
+
+class Masker:
+    """Masks every occurrence of any of ``values`` (the strings among them) as Ansible's ``remove_values`` does,
+    in time linear in the text masked, however many values there are.
+
+    Each value is indexed by its first characters and its length, so a position of a text costs one dictionary
+    lookup and one set lookup per length of the values that start there (2.22's secret masker works alike).
+    Where Ansible replaces the values one after another, longest first, this masks the union of every
+    occurrence of every value: where occurrences overlap it hides what Ansible hides, and more.
+    """
+
+    def __init__(self, values: Iterable[object]) -> None:
+        self.values = {value for value in values if isinstance(value, str) and value}
+        self._index: dict[str, dict[int, set[str]]] = {}
+        for value in self.values:
+            self._index.setdefault(value[:_ANCHOR], {}).setdefault(len(value), set()).add(value)
+        self._shortest = min(map(len, self.values), default=1)
+        self._anchors = sorted({len(anchor) for anchor in self._index})
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every occurrence of a value in ``text``, overlapping ones included, by start."""
+        found: list[tuple[int, int]] = []
+        index = self._index
+        for start in range(len(text) - self._shortest + 1):
+            for size in self._anchors:
+                anchor = text[start : start + size]
+                if len(anchor) < size:
+                    break
+                for length, group in index.get(anchor, {}).items():
+                    if text[start : start + length] in group:
+                        found.append((start, start + length))
+        return found
+
+    def occurring(self, texts: Iterable[str]) -> set[str]:
+        """The values that occur in any of ``texts``."""
+        return {text[start:end] for text in texts for start, end in self.spans(text)}
+
+    def mask_text(self, text: str) -> str:
+        """``text`` with every occurrence of a value replaced by MASK (overlapping occurrences by one MASK)."""
+        parts, shown = [], 0
+        for start, end in self.spans(text):
+            if start < shown:  # overlaps the previous occurrence: one mask for both
+                shown = max(shown, end)
+                continue
+            parts += [text[shown:start], MASK]
+            shown = end
+        return ''.join(parts) + text[shown:] if parts else text
+
+    def mask(self, value: Any) -> Any:
+        """A copy of a result with its strings masked as ``remove_values`` masks them (keys are never masked)."""
+        if isinstance(value, str):
+            return WHOLE if value in self.values else self.mask_text(value)
+        if isinstance(value, bytes):
+            text = value.decode('utf-8', 'surrogateescape')
+            return WHOLE if text in self.values else self.mask_text(text).encode('utf-8', 'surrogateescape')
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return WHOLE if self.spans(str(value)) else value
+        if isinstance(value, dict):
+            return {key: self.mask(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.mask(item) for item in value]
+        if isinstance(value, (set, frozenset)):
+            return {self.mask(item) for item in value}
+        return value
+
+
+def masked(value: Any, no_log_values: Iterable[object]) -> tuple[Any, set[str]]:
+    """``value`` with ``no_log_values`` masked as ``remove_values`` would, in one pass, and the values Ansible
+    still has to search it for: those that occur in it, which only masks can form (each contains ``*``)."""
+    masker = Masker(no_log_values)
+    result = masker.mask(value)
+    return result, Masker(text for text in masker.values if '*' in text).occurring(leaf_texts(result))

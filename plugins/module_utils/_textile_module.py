@@ -33,10 +33,11 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
 )
 from ansible_collections.textileio.textile.plugins.module_utils._connection import FALLBACK_ENV, connection_problem
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
+    HAS_SECRETS_API,
     hide,
     keys_in,
-    leaf_texts,
     mask_keys,
+    masked,
     strings_in,
     token_runs,
 )
@@ -250,30 +251,25 @@ class TextileModule(AnsibleModule):
             )
         note = self.done_note()
         result = dict(self.progress(), **result, msg=f'{msg} {note}' if note else msg)
-        self._keep_no_log_values_shown(result)
-        super().fail_json(**result)
+        super().fail_json(**self._masked(result))
 
     def exit_json(self, **result: Any) -> None:
-        self._keep_no_log_values_shown(result)
-        super().exit_json(**result)
+        super().exit_json(**self._masked(result))
 
-    def warn(self, warning: str, *args: Any, **kwargs: Any) -> None:
-        self._warnings_given = getattr(self, '_warnings_given', []) + [str(warning)]
-        super().warn(warning, *args, **kwargs)
+    def _masked(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What Ansible is about to return, its no_log values masked as Ansible's ``remove_values`` would, in one
+        pass: the result, and the arguments when Ansible adds them as the invocation (always before ansible-core
+        2.20; from 2.20 only when inject_invocation is set). Ansible then searches it only for the values that
+        contain ``*`` and occur in it (masks can form those), instead of every string for every declared token.
 
-    def _keep_no_log_values_shown(self, result: dict[str, Any]) -> None:
-        """Keep only the no_log values that occur in what Ansible is about to return.
-
-        Ansible searches every string it returns for every no_log value (a thousand declared tokens against a
-        thousand IDs is a million searches); a value that occurs nowhere masks nothing, so dropping it changes
-        no output. What is searched: the result, the warnings, and the arguments when Ansible adds them as the
-        invocation (always before ansible-core 2.20; from 2.20 only when inject_invocation is set).
+        From 2.22 the module does not mask its result (the controller masks the registered secrets).
         """
-        invocation = self.params if getattr(self, '_inject_invocation', True) else None
-        shown = '\0'.join(leaf_texts([result, invocation, getattr(self, '_warnings_given', [])]))
-        self.no_log_values = {
-            value for value in self.no_log_values if not isinstance(value, str) or '\0' in value or value in shown
-        }
+        if HAS_SECRETS_API:
+            return result
+        if getattr(self, '_inject_invocation', True):
+            result = dict(result, invocation={'module_args': self.params})
+        shown, self.no_log_values = masked(result, self.no_log_values)
+        return shown
 
     def explain(self, err: TextileError, context: str) -> str:
         """A TextileError as a sentence a person can act on, after ``context`` (what was being done)."""

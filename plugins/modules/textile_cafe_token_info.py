@@ -10,8 +10,10 @@ module: textile_cafe_token_info
 short_description: Report the access tokens stored on a Textile Cafe
 version_added: 1.0.0
 description:
-  - Lists the IDs of the access tokens a go-textile cafe stores, and the node's versions.
-  - Optionally checks given O(tokens), whether each is stored (by ID) and whether its secret matches the stored one.
+  - Lists the IDs of the access tokens a go-textile cafe stores (RV(stored)), and the node's versions.
+  - Optionally checks given O(tokens), whether each is stored (by ID) and whether its secret matches the stored one
+    (RV(checked)). The option O(tokens) and the return value RV(stored) are unrelated lists; RV(tokens) is a
+    deprecated name of RV(stored).
   - Never changes anything.
   - Makes one list request and one C(GET /) request; without the C(bcrypt) Python library it also calls the
     validate endpoint once per given token whose ID is stored.
@@ -24,14 +26,15 @@ extends_documentation_fragment:
 options:
   ids:
     description:
-      - Only report these token IDs (24 hexadecimal characters, any case). IDs that are not stored are returned
-        in RV(missing_ids).
+      - Only report these token IDs (24 hexadecimal characters, any case) in RV(stored). IDs that are not stored
+        are returned in RV(missing_ids).
     type: list
     elements: str
     aliases: [id]
   tokens:
     description:
       - Tokens to check. For each, RV(checked) says whether its ID is stored and whether its secret matches.
+        They do not filter RV(stored) (use O(ids) for that).
       - The secret is checked locally with C(bcrypt) against the hash in the list answer when C(bcrypt) is installed
         on the host that runs the module. Without it the module calls the cafe's validate endpoint, and go-textile
         then writes the token into its log (C(<repo>/logs/textile.log)); the module warns when this happens.
@@ -56,7 +59,7 @@ EXAMPLES = r"""
 
 - name: Show them
   ansible.builtin.debug:
-    msg: "{{ cafe_tokens.count }} tokens on go-textile {{ cafe_tokens.node.node_version | default('?') }}: {{ cafe_tokens.tokens | map(attribute='id') }}"
+    msg: "{{ cafe_tokens.count }} tokens on go-textile {{ cafe_tokens.node.node_version | default('?') }}: {{ cafe_tokens.stored | map(attribute='id') }}"
 
 - name: Check that the expected IDs are stored
   textileio.textile.textile_cafe_token_info:
@@ -72,14 +75,33 @@ EXAMPLES = r"""
   no_log: true
   register: check
 
+# checked answers for the given token; stored (and count) cover every token the cafe stores, given or not.
 - name: Report the result
   ansible.builtin.debug:
-    msg: "stored: {{ check.checked[0].stored }}, valid: {{ check.checked[0].valid }}"
+    msg: >-
+      stored: {{ check.checked[0].stored }}, valid: {{ check.checked[0].valid }},
+      tokens on the cafe: {{ check.count }}
 """
 
 RETURN = r"""
+stored:
+  description:
+    - One entry per token the cafe stores, sorted by ID; when O(ids) is given, only the stored ones among them.
+      Never a secret or a hash.
+    - Not filtered by O(tokens); what was found for each given token is in RV(checked).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The token ID (24 lowercase hexadecimal characters).
+      type: str
+      returned: always
+      sample: 3f1c0a9b7d2e4c6f8a0b1c2d
 tokens:
-  description: One entry per stored token, sorted by ID, only for O(ids) when given. Never a secret or a hash.
+  description:
+    - Deprecated name of RV(stored), the same list; use RV(stored). Will be removed in version 2.0.0.
+    - Not the O(tokens) given to check (those are in RV(checked)).
   returned: always
   type: list
   elements: dict
@@ -90,7 +112,7 @@ tokens:
       returned: always
       sample: 3f1c0a9b7d2e4c6f8a0b1c2d
 count:
-  description: The number of entries in RV(tokens).
+  description: The number of entries in RV(stored).
   returned: always
   type: int
   sample: 1
@@ -167,8 +189,8 @@ def read_node(module: TextileModule) -> dict[str, str]:
 def gather(module: TextileModule) -> dict:
     """Read the cafe and return the facts."""
     try:
-        ids = normalize_ids(module.params['ids'], 'ids')
-        tokens = normalize_tokens(module.params['tokens'], 'tokens', merge=False)
+        ids = normalize_ids(module.params['ids'])
+        tokens = normalize_tokens(module.params['tokens'], merge=False)
     except PlanError as err:
         raise ModuleFailure(str(err)) from None
 
@@ -190,10 +212,12 @@ def gather(module: TextileModule) -> dict:
         raise ModuleFailure('Checking a token secret failed', err) from None
 
     shown = sorted(set(ids) & set(entries)) if ids else sorted(entries)
+    stored = [dict(id=token_id) for token_id in shown]
     return dict(
         changed=False,
-        tokens=[dict(id=token_id) for token_id in shown],
-        count=len(shown),
+        stored=stored,
+        tokens=stored,  # deprecated name of stored (documented in RETURN), to be removed in 2.0.0
+        count=len(stored),
         missing_ids=sorted(set(ids) - set(entries)),
         node=node,
         checked=checked,

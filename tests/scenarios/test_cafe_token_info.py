@@ -27,13 +27,13 @@ def test_info_follows_the_token_module(sim, run_playbook, new_token):
         ),
         extra_vars={"api_url": sim.url},
     )
-    assert result["After declare"]["tokens"] == [{"id": i} for i in ids_of([first, second])]
-    assert result["After exclusive"]["tokens"] == [{"id": token_id(third)}]
+    assert result["After declare"]["stored"] == [{"id": i} for i in ids_of([first, second])]
+    assert result["After exclusive"]["stored"] == [{"id": token_id(third)}]
     assert result["After exclusive"]["checked"] == [
         {"id": token_id(first), "stored": False, "valid": False},
         {"id": token_id(third), "stored": True, "valid": True},
     ]
-    assert result["After remove"]["tokens"] == [] and result["After remove"]["count"] == 0
+    assert result["After remove"]["stored"] == [] and result["After remove"]["count"] == 0
     assert sim.control.state_ids() == []
 
 
@@ -56,7 +56,7 @@ def test_info_fails_on_a_failed_list_and_tolerates_a_failed_root(sim, run_playbo
     assert failed["failed"] is True
     assert "500" in failed["msg"] and "db broke" in failed["msg"]
     assert result["Root fails"]["node"] == {}
-    assert result["Root fails"]["tokens"] == [{"id": token_id(token)}]
+    assert result["Root fails"]["stored"] == [{"id": token_id(token)}]
 
 
 @pytest.mark.compat

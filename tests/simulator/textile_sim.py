@@ -308,7 +308,9 @@ class Fault:
     ``delay`` (wait ``delay`` seconds, then answer normally) or ``drop`` (close the connection without an
     answer), for requests matching ``method`` and ``path`` (exact) or ``path_prefix``, at most ``count``
     times (unlimited when absent), each time with probability ``rate`` (``seed`` makes it repeatable).
-    A ``delay`` given with ``status`` or ``drop`` is waited first. The first matching fault applies."""
+    A ``delay`` given with ``status`` or ``drop`` is waited first. The first matching fault applies.
+    ``store_first`` (a list of tokens) is stored when the fault fires, before anything else: another writer that
+    wins the race against the faulted request, without any timing (``delay`` with no delay answers normally)."""
 
     ACTIONS = ("status", "delay", "drop")
 
@@ -325,6 +327,7 @@ class Fault:
             "count",
             "rate",
             "seed",
+            "store_first",
         }
         if unknown:
             raise ValueError("unknown fault keys: %s" % ", ".join(sorted(unknown)))
@@ -345,6 +348,9 @@ class Fault:
         if self.count is not None and self.count < 1:
             raise ValueError("count must be at least 1")
         self._random = random.Random(spec.get("seed"))
+        self.store_first = spec.get("store_first") or []
+        if not isinstance(self.store_first, list) or not all(isinstance(token, str) for token in self.store_first):
+            raise ValueError("store_first must be a list of tokens")
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -371,6 +377,7 @@ class Fault:
             "delay": self.delay,
             "count": self.count,
             "rate": self.rate,
+            "store_first": len(self.store_first),
         }
 
 
@@ -463,6 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             fault = sim.take_fault(self.command, path)
             entry["fault"] = fault.action if fault is not None else None
+            if fault is not None and fault.store_first:
+                sim.seed(fault.store_first)
             if fault is not None and fault.delay > 0:
                 sim.stopping.wait(fault.delay)
             if fault is not None and fault.action == "drop":

@@ -96,6 +96,7 @@ def test_unknown_control_route_is_404_json(sim):
         {"action": "status", "rate": 2},
         {"action": "drop", "count": 0},
         {"action": "delay", "colour": "red"},
+        {"action": "delay", "store_first": "not a list"},
     ],
 )
 def test_invalid_fault_specs_are_refused(sim, spec):
@@ -155,6 +156,16 @@ def test_delay_fault_makes_a_short_client_timeout_expire_then_answers_normally(s
     assert (entry["status"], entry["fault"]) == (201, "delay")
     assert len(sim.control.state_ids()) == 1  # the slow request was still carried out
     assert sim.create(timeout=5).status_code == 201
+
+
+def test_a_fault_stores_its_tokens_first_as_another_writer_would(sim):
+    racing, other = b58(new_key()), b58(new_key())
+    fault = sim.control.add_fault(action="delay", method="POST", count=1, store_first=[racing])
+    assert fault["store_first"] == 1 and sim.control.state_ids() == []
+    assert sim.call("GET", "/").status_code == 200 and sim.control.state_ids() == []  # not matched: not stored
+    assert sim.create(f"token={racing},store=true").status_code == 400  # stored as the import arrived: a duplicate
+    assert sim.create(f"token={other},store=true").status_code == 201  # the fault fired once
+    assert sim.control.state_ids() == sorted(unb58(token)[:12].hex() for token in (racing, other))
 
 
 def test_unlimited_fault_applies_until_cleared(sim):

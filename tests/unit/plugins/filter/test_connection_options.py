@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from jinja2 import Environment, StrictUndefined
 
@@ -14,6 +17,8 @@ from ansible_collections.textileio.textile.plugins.filter.connection_options imp
     variable_names,
 )
 from ansible_collections.textileio.textile.plugins.module_utils._textile_module import connection_argument_spec
+
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def render(prefix, variables, template='{{ prefix | connection_options | tojson }}'):
@@ -50,21 +55,40 @@ def test_nothing_set_gives_an_empty_dict_so_module_defaults_apply():
     assert build_connection({}.get, 'cafe_token_report') == {}
 
 
-def test_every_option_has_its_two_variables():
-    names = {option: variable_names('cafe_tokens', option) for option in OPTIONS}
-    assert names['api_url'] == ('cafe_tokens_api_url', 'textile_api_url')
-    assert names['api_password'] == ('cafe_tokens_api_password', 'textile_api_password')
-    assert names['validate_certs'] == ('cafe_tokens_api_validate_certs', 'textile_validate_certs')
-    assert names['client_key'] == ('cafe_tokens_api_client_key', 'textile_client_key')
-    assert names['use_proxy'] == ('cafe_tokens_api_use_proxy', 'textile_use_proxy')
-    variables = {name: 'value of %s' % name for pair in names.values() for name in pair}
-    assert build_connection(variables.get, 'cafe_tokens') == {
-        option: 'value of %s' % names[option][0] for option in OPTIONS
+# Every connection option of the modules, with the role variable and then the inventory variable that set it.
+VARIABLES = {
+    'api_url': ('cafe_tokens_api_url', 'textile_api_url'),
+    'api_version': ('cafe_tokens_api_version', 'textile_api_version'),
+    'api_username': ('cafe_tokens_api_username', 'textile_api_username'),
+    'api_password': ('cafe_tokens_api_password', 'textile_api_password'),
+    'validate_certs': ('cafe_tokens_api_validate_certs', 'textile_validate_certs'),
+    'ca_path': ('cafe_tokens_api_ca_path', 'textile_ca_path'),
+    'client_cert': ('cafe_tokens_api_client_cert', 'textile_client_cert'),
+    'client_key': ('cafe_tokens_api_client_key', 'textile_client_key'),
+    'timeout': ('cafe_tokens_api_timeout', 'textile_timeout'),
+    'retries': ('cafe_tokens_api_retries', 'textile_retries'),
+    'headers': ('cafe_tokens_api_headers', 'textile_headers'),
+    'use_proxy': ('cafe_tokens_api_use_proxy', 'textile_use_proxy'),
+}
+
+
+def test_every_connection_option_of_the_modules_has_its_two_variables():
+    assert set(VARIABLES) == set(connection_argument_spec()) == set(OPTIONS)
+    assert {option: variable_names('cafe_tokens', option) for option in OPTIONS} == VARIABLES
+    both = {name: f'value of {name}' for pair in VARIABLES.values() for name in pair}
+    assert build_connection(both.get, 'cafe_tokens') == {
+        option: f'value of {role}' for option, (role, dummy) in VARIABLES.items()
+    }
+    inventory_only = {inventory: f'value of {inventory}' for dummy, inventory in VARIABLES.values()}
+    assert build_connection(inventory_only.get, 'cafe_tokens') == {
+        option: f'value of {inventory}' for option, (dummy, inventory) in VARIABLES.items()
     }
 
 
-def test_the_options_are_the_connection_options_of_the_modules():
-    assert sorted(OPTIONS) == sorted(connection_argument_spec())
+def test_the_role_documents_every_role_variable():
+    specs = yaml.safe_load((ROOT / 'roles' / 'cafe_tokens' / 'meta' / 'argument_specs.yml').read_text())
+    documented = set(specs['argument_specs']['main']['options'])
+    assert {role for role, dummy in VARIABLES.values()} <= documented
 
 
 def test_the_filter_reads_the_template_context():

@@ -8,6 +8,7 @@ import base64
 import errno
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -22,6 +23,7 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_format im
     parse_list_entry,
     token_id,
 )
+from ansible_collections.textileio.textile.plugins.module_utils._transport import Watch
 
 KEY = bytes(range(1, 45))
 TOKEN = b58encode(KEY)  # starts with the ID 0102...0c
@@ -444,13 +446,19 @@ def test_read_timeout(raw_server):
 
 def test_a_connection_made_after_the_deadline_is_shut_before_the_request_is_sent(raw_server, monkeypatch):
     server = raw_server(None)
-    real = urllib3.util.connection.create_connection
+    real, real_stop, deadline_passed = urllib3.util.connection.create_connection, Watch.stop, threading.Event()
+
+    def stop(self, why):
+        stopped = real_stop(self, why)
+        deadline_passed.set()
+        return stopped
 
     def slow_connect(*args, **kwargs):
         sock = real(*args, **kwargs)
-        time.sleep(1.5)  # past the deadline: the attempt's Watch is stopped while this connect is still going on
+        deadline_passed.wait(10)  # the attempt's Watch is stopped while this connect is still going on
         return sock
 
+    monkeypatch.setattr(Watch, 'stop', stop)
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', slow_connect)
     api = api_for(server.url, timeout=1.0, retries=0)
     err = raises('timeout', Tokens(api).list)
@@ -666,7 +674,8 @@ def test_delete_is_retried_after_a_dropped_connection(sim):
     sim.control.add_fault(method='DELETE', action='drop', count=1)
     assert Tokens(api).remove(TOKEN) is None
     assert api.sleeps == [0.5]
-    assert [entry['method'] for entry in sim.control.requests()].count('DELETE') >= 1
+    sent = [(entry['method'], entry['fault'], entry['status']) for entry in sim.control.requests()]
+    assert sent == [('DELETE', 'drop', None), ('DELETE', None, 204)]  # dropped once, then sent again and answered
 
 
 def test_post_and_500_are_not_retried(sim):

@@ -95,12 +95,30 @@ def test_a_trickling_get_is_retried_within_the_budget_and_each_attempt_is_bounde
     assert took < 3 * BOUND
 
 
-def test_a_late_deadline_never_touches_a_connection_back_in_the_pool(sim):
+def test_a_late_deadline_never_touches_a_connection_back_in_the_pool(sim, monkeypatch):
+    deadlines = []
+
+    class LateTimer:
+        """A deadline timer that fires only when the test fires it: after its request has ended."""
+
+        def __init__(self, interval, function, args=()):
+            self.daemon = False
+            deadlines.append(lambda: function(*args))
+
+        def start(self):
+            pass
+
+        def cancel(self):
+            pass
+
+    monkeypatch.setattr(_client.threading, 'Timer', LateTimer)
     api = api_for(sim.url, timeout=1.0)
     tokens = Tokens(api)
     assert tokens.list() == []
-    time.sleep(1.5)  # the first request's timer, had it not been cancelled, would have fired by now
+    (late,) = deadlines
+    assert late() is False  # the deadline of a request that has ended stops nothing
     assert tokens.list() == [] and api.request_count == 2
+    assert [entry['path'] for entry in sim.control.requests()] == ['/api/v0/tokens'] * 2
 
 
 def test_a_list_entry_longer_than_any_entry_fails_fast_as_a_bad_answer(sim, monkeypatch):

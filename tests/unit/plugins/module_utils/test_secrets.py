@@ -15,8 +15,12 @@ import sys
 import types
 
 import pytest
+from ansible.module_utils.common.parameters import remove_values
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
+from ansible_collections.textileio.textile.plugins.module_utils._secrets import MASK, WHOLE
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode
 
 STUB = 'ansible.module_utils.secrets'
@@ -110,3 +114,202 @@ def test_nothing_new_to_mask_when_nothing_was_minted(sim, capsys):
     assert exited.value.code == 0
     result = json.loads(capsys.readouterr().out)
     assert 'token' not in result and '_ansible_new_secrets' not in result
+
+
+# masked(): the module's own masking before 2.22, against Ansible's remove_values
+
+PROPERTY_EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '300'))
+
+
+@st.composite
+def results_and_values(draw):
+    """A result (nested dicts, lists, tuples, sets; strings, bytes, numbers, bools, None) and the no_log values to
+    mask in it: short texts over a small alphabet (so that values overlap, nest and touch), tokens alone, padded
+    or inside longer base58 runs, and pieces cut out of the result's own strings (so that values occur)."""
+    tokens = draw(st.lists(st.binary(min_size=44, max_size=44).map(b58encode), max_size=3))
+    runs = st.sampled_from(tokens) if tokens else st.just('')
+    glued = st.builds(
+        lambda before, run, after: before + run + after,
+        st.sampled_from(['', 'Z', '9a', '-']),
+        runs,
+        st.sampled_from(['', 'z', 'Qb', ' ', '/x']),
+    )
+    texts = st.one_of(st.text(alphabet='ab*c L\n', max_size=12), glued, st.text(max_size=6))
+    scalars = st.one_of(
+        texts,
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+        st.tuples(st.binary(max_size=2), texts).map(lambda pair: pair[0] + pair[1].encode('utf-8', 'surrogatepass')),
+    )
+    result = draw(
+        st.dictionaries(
+            st.text(alphabet='kab*', max_size=3),
+            st.recursive(
+                scalars,
+                lambda inner: st.one_of(
+                    st.lists(inner, max_size=4),
+                    st.lists(inner, max_size=3).map(tuple),
+                    st.dictionaries(st.text(alphabet='kab*', max_size=3), inner, max_size=3),
+                    st.frozensets(st.one_of(texts, st.integers()), max_size=3),
+                ),
+                max_leaves=12,
+            ),
+            max_size=5,
+        )
+    )
+    strings = [text for text in leaf_strings(result) if text]
+    cut = (
+        st.builds(
+            lambda text, start, size: text[start : start + size],
+            st.sampled_from(strings),
+            st.integers(0, 60),
+            st.integers(1, 70),
+        )
+        if strings
+        else st.just('a')
+    )
+    padded = st.builds(lambda run, pad: pad + run + pad[::-1], runs, st.sampled_from([' ', '\n', ' \t']))
+    values = draw(
+        st.sets(
+            st.one_of(
+                st.text(alphabet='ab*c L1', min_size=1, max_size=4), cut, runs, padded, st.text(min_size=1, max_size=3)
+            ),
+            max_size=8,
+        )
+    )
+    return result, {value for value in values if value}  # Ansible's no_log values are never empty
+
+
+def leaf_strings(value):
+    """The strings, bytes (as text) and numbers (as text) of a result, keys left out."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in leaf_strings(item)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [text for item in value for text in leaf_strings(item)]
+    if isinstance(value, bytes):
+        return [value.decode('utf-8', 'surrogateescape')]
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    return []
+
+
+def leaves_by_path(value, path=()):
+    """{path: [leaf, ...]}: one leaf per path, except that a set's members share their set's path."""
+    if isinstance(value, dict):
+        return {
+            where: found for key, item in value.items() for where, found in leaves_by_path(item, path + (key,)).items()
+        }
+    if isinstance(value, (list, tuple)):
+        return {
+            where: found
+            for index, item in enumerate(value)
+            for where, found in leaves_by_path(item, path + (index,)).items()
+        }
+    if isinstance(value, (set, frozenset)):
+        joined = {}
+        for item in value:
+            for where, found in leaves_by_path(item, path + ('member',)).items():
+                joined.setdefault(where, []).extend(found)
+        return joined
+    return {path: [value]}
+
+
+def text_of(leaf):
+    return leaf.decode('utf-8', 'surrogateescape') if isinstance(leaf, bytes) else str(leaf)
+
+
+def overlapping(strings, values):
+    """Whether two occurrences of values (the same value included) overlap or nest in any of ``strings``."""
+    for text in strings:
+        spans = sorted(
+            (start, start + len(value))
+            for value in values
+            for start in range(len(text))
+            if text.startswith(value, start)
+        )
+        if any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])):
+            return True
+    return False
+
+
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(results_and_values())
+def test_masked_hides_everything_remove_values_hides(case):
+    result, values = case
+    ansible = remove_values(result, values)
+    first, left = _secrets.masked(result, values)
+    ours = remove_values(first, left)  # what the module hands Ansible, and what Ansible then does with it
+    theirs, mine = leaves_by_path(ansible), leaves_by_path(ours)
+    assert theirs.keys() == mine.keys()  # the same shape: only strings and numbers change
+    for path, their_leaves in theirs.items():
+        their_texts, my_texts = [text_of(leaf) for leaf in their_leaves], [text_of(leaf) for leaf in mine[path]]
+        for value in values:
+            if not any(value in text for text in their_texts):
+                assert not any(value in text for text in my_texts), (path, value)
+        if path[-1:] != ('member',):  # a set's members are matched by nothing but their set
+            (their_leaf,), (my_leaf,) = their_leaves, mine[path]
+            if their_leaf == WHOLE:
+                assert my_leaf == WHOLE, path
+    # Where no two occurrences overlap (no value inside another, none formed by a mask), the output is Ansible's.
+    if not overlapping(leaf_strings(result), values) and not any('*' in value for value in values):
+        assert ours == ansible
+
+
+def test_masked_masks_tokens_inside_longer_runs_padded_and_in_numbers():
+    token, other = new_token(), new_token()
+    padded = f' {token}\n'
+    result = {
+        'invocation': {'module_args': {'tokens': [token, padded, other], 'api_url': 'http://h'}},
+        'msg': f'x{token}y and 9{token}Z',
+        'ids': ['0f1e2d3c4b5a69788796a5b4'],
+        'number': 123456,
+        'changed': False,
+    }
+    shown, left = _secrets.masked(result, {token, padded, '3456'})
+    assert shown == {
+        'invocation': {'module_args': {'tokens': [WHOLE, WHOLE, other], 'api_url': 'http://h'}},
+        'msg': f'x{MASK}y and 9{MASK}Z',
+        'ids': ['0f1e2d3c4b5a69788796a5b4'],
+        'number': WHOLE,
+        'changed': False,
+    }
+    assert left == set()
+
+
+def test_values_a_mask_forms_are_left_to_ansible():
+    shown, left = _secrets.masked({'msg': 'abcdx', 'other': 'a*x'}, {'abcd', '*x', '**'})
+    assert shown == {'msg': f'{MASK}x', 'other': f'a{MASK}'} and left == {'*x', '**'}
+
+
+def test_overlapping_occurrences_are_one_mask_and_touching_ones_two():
+    assert _secrets.Masker({'abc', 'cde'}).mask_text('xabcdey') == f'x{MASK}y'
+    assert _secrets.Masker({'abc', 'de'}).mask_text('abcde') == MASK + MASK
+    assert _secrets.Masker({'aa'}).mask_text('aaa') == MASK
+    assert _secrets.Masker({'a', 'abcdef'}).mask_text('abcdefa') == MASK + MASK
+    assert _secrets.Masker([]).mask_text('abc') == 'abc'
+
+
+def test_only_non_empty_strings_are_values():
+    """Ansible's no_log values are strings and never empty: an empty value would mask between every character."""
+    assert _secrets.Masker(['', None, 3, b'ab', 'ab']).values == {'ab'}
+    assert _secrets.masked({'empty': '', 'three': 'x3', 'text': 'xaby'}, ['', 3, 'ab']) == (
+        {'empty': '', 'three': 'x3', 'text': f'x{MASK}y'},
+        set(),
+    )
+
+
+def test_bytes_are_masked_as_remove_values_masks_them_even_when_not_utf8():
+    token = new_token()
+    result = {'raw': b'\xff' + token.encode() + b'\xfe', 'same': token.encode(), 'other': b'\xff-'}
+    shown, left = _secrets.masked(result, {token})
+    assert (
+        shown
+        == remove_values(result, {token})
+        == {
+            'raw': b'\xff' + MASK.encode() + b'\xfe',
+            'same': WHOLE,
+            'other': b'\xff-',
+        }
+    )

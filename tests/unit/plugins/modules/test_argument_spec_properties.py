@@ -22,13 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
+from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES
+from ansible_collections.textileio.textile.plugins.module_utils._connection import MAX_TIMEOUT
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, b58encode
+from ansible_collections.textileio.textile.plugins.module_utils._token_plan import MAX_CONCURRENCY
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token, textile_cafe_token_info
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
 
 requests = pytest.importorskip('requests')
 
-EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '150'))
+PROPERTY_EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '150'))
 BASE58_RUN = re.compile(r'[1-9A-HJ-NP-Za-km-z]{40,}')
 LOOPBACK_NAMES = ('127.0.0.1', 'localhost', '::1')
 MASK = '********'
@@ -138,9 +141,10 @@ def options(module, port, existing):
         'client_key': (st.nothing(), st.sampled_from([existing, existing + '.missing']) | VALUES),
         'timeout': (
             st.sampled_from([1, 5.5, 30, '2']),
-            st.sampled_from([0, -1, 3601, 1e300, float('nan'), float('inf'), 'nan', '-inf', 1e-300]) | VALUES,
+            st.sampled_from([0, -1, MAX_TIMEOUT + 1, 1e300, float('nan'), float('inf'), 'nan', '-inf', 1e-300])
+            | VALUES,
         ),
-        'retries': (st.sampled_from([0, 1, '2']), st.sampled_from([11, -1, 1000000]) | VALUES),
+        'retries': (st.sampled_from([0, 1, '2']), st.sampled_from([MAX_RETRIES + 1, -1, 1000000]) | VALUES),
         'headers': (
             st.dictionaries(
                 st.sampled_from(['X-Proxy', 'X-Forwarded-Prefix']),
@@ -162,8 +166,8 @@ def options(module, port, existing):
             'verify_secret': FLAGS,
             'store': FLAGS,
             'concurrency': (
-                st.integers(min_value=1, max_value=16),
-                st.sampled_from([0, 17, -1, 2**63, 'inf', float('nan'), '4']) | VALUES,
+                st.integers(min_value=1, max_value=MAX_CONCURRENCY),
+                st.sampled_from([0, MAX_CONCURRENCY + 1, -1, 2**63, 'inf', float('nan'), '4']) | VALUES,
             ),
         },
         textile_cafe_token_info: {'ids': ID_LISTS, 'id': ID_LISTS, 'tokens': TOKEN_LISTS, 'token': TOKEN_LISTS},
@@ -223,7 +227,8 @@ def strings(value):
 
 
 def must_be_refused(args):
-    """Values that the contract refuses whatever else is given (an independent statement of it)."""
+    """Values that the contract refuses whatever else is given (an independent statement of it, with the limits
+    the plugins define: a limit changed there is changed here)."""
     url = args.get('api_url')
     if isinstance(url, str) and any(char in url.strip() for char in '\r\n\t ?#@\x00'):
         return 'api_url'
@@ -234,14 +239,14 @@ def must_be_refused(args):
     if (
         isinstance(timeout, (int, float))
         and not isinstance(timeout, bool)
-        and not (math.isfinite(timeout) and 0 < timeout <= 3600)
+        and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT)
     ):
         return 'timeout'
     retries = args.get('retries')
-    if isinstance(retries, int) and not isinstance(retries, bool) and not 0 <= retries <= 10:
+    if isinstance(retries, int) and not isinstance(retries, bool) and not 0 <= retries <= MAX_RETRIES:
         return 'retries'
     concurrency = args.get('concurrency')
-    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and not 1 <= concurrency <= 16:
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and not 1 <= concurrency <= MAX_CONCURRENCY:
         return 'concurrency'
     return None
 
@@ -289,7 +294,7 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
     names = re.compile(r'\b(%s)\b' % '|'.join(sorted(set(options(module, server.port, existing)) - {'token'})))
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=PROPERTY_EXAMPLES,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

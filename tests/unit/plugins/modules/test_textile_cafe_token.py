@@ -591,28 +591,30 @@ class TestFaultsAReviewPlanted:
 
 class TestConcurrency:
     @staticmethod
-    def counting(monkeypatch, target):
-        """Tokens.create, recording the most calls in flight at once and the order calls start in.
+    def counting(monkeypatch, target, method='create'):
+        """Tokens.create (or ``method``, remove_id), recording the most calls in flight at once and the order calls
+        start in (by ID).
 
-        Each call waits (up to 5 s) until ``target`` calls are in flight, so a busy machine cannot hide a
+        Each call waits (up to 10 s) until ``target`` calls are in flight, so a busy machine cannot hide a
         missing thread, and a bound that lets more through shows as more."""
-        real_create, ready = Tokens.create, threading.Condition()
+        real, ready = getattr(Tokens, method), threading.Condition()
         state = {'now': 0, 'most': 0, 'order': []}
 
-        def create(self, token=None, store=True):
+        def call(self, *args, **kwargs):
+            item = kwargs['token'] if method == 'create' else args[0]  # the module imports with token=
             with ready:
                 state['now'] += 1
                 state['most'] = max(state['most'], state['now'])
-                state['order'].append(token_id(token))
+                state['order'].append(token_id(item) if method == 'create' else item)
                 ready.notify_all()
-                ready.wait_for(lambda: state['most'] >= target, timeout=5)
+                ready.wait_for(lambda: state['most'] >= target, timeout=10)
             try:
-                return real_create(self, token, store)
+                return real(self, *args, **kwargs)
             finally:
                 with ready:
                     state['now'] -= 1
 
-        monkeypatch.setattr(Tokens, 'create', create)
+        monkeypatch.setattr(Tokens, method, call)
         return state
 
     @pytest.mark.parametrize('concurrency', [1, 3, 16])
@@ -629,20 +631,7 @@ class TestConcurrency:
         assert not [record for record in caplog.records if 'pool is full' in record.getMessage()]
 
     def test_removals_run_in_parallel_and_one_list_confirms_them(self, run, sim, monkeypatch):
-        real_remove, lock, state = Tokens.remove_id, threading.Lock(), {'now': 0, 'most': 0}
-
-        def remove_id(self, id_hex):
-            with lock:
-                state['now'] += 1
-                state['most'] = max(state['most'], state['now'])
-            try:
-                time.sleep(0.05)
-                return real_remove(self, id_hex)
-            finally:
-                with lock:
-                    state['now'] -= 1
-
-        monkeypatch.setattr(Tokens, 'remove_id', remove_id)
+        state = self.counting(monkeypatch, 4, 'remove_id')
         stored = [new_token() for index in range(6)]
         sim.control.seed(stored)
         result = run(state='absent', tokens=stored, concurrency=4)

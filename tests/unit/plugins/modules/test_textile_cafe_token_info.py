@@ -32,7 +32,8 @@ def test_reports_ids_count_and_node(run, sim):
     tokens = [new_token() for index in range(4)]
     sim.control.seed(tokens)
     result = run(_ansible_check_mode=True)
-    assert result['tokens'] == [{'id': i} for i in sorted(map(token_id, tokens))]
+    assert result['stored'] == [{'id': i} for i in sorted(map(token_id, tokens))]
+    assert result['tokens'] == result['stored']  # the deprecated name of the same list
     assert result['count'] == 4 and result['missing_ids'] == [] and result['checked'] == []
     assert result['node'] == {'node_version': '0.7.8', 'cafe_version': 'v0'}
     assert [(r['method'], r['path']) for r in api_requests(sim)] == [('GET', '/api/v0/tokens'), ('GET', '/')]
@@ -43,8 +44,21 @@ def test_filter_by_ids_and_missing_ids(run, sim):
     sim.control.seed([a, b])
     absent = 'ab' * 12
     result = run(ids=[f' {token_id(a).upper()} ', absent])
-    assert result['tokens'] == [{'id': token_id(a)}] and result['count'] == 1
+    assert result['stored'] == [{'id': token_id(a)}] and result['count'] == 1
     assert result['missing_ids'] == [absent]
+
+
+def test_given_tokens_are_checked_and_never_filter_the_stored_list(run, sim):
+    """tokens (the option) are checked; stored (the result) lists the cafe's tokens, filtered by ids only."""
+    a, b, c = new_token(), new_token(), new_token()
+    sim.control.seed([a, b, c])
+    result = run(tokens=[a, b], ids=[token_id(b), token_id(c)])
+    assert result['checked'] == [
+        {'id': token_id(a), 'stored': True, 'valid': True},
+        {'id': token_id(b), 'stored': True, 'valid': True},
+    ]
+    assert result['stored'] == result['tokens'] == [{'id': i} for i in sorted([token_id(b), token_id(c)])]
+    assert result['count'] == 2 and result['missing_ids'] == []
 
 
 def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
@@ -81,7 +95,7 @@ def test_failed_root_leaves_node_empty(run, sim):
 def test_failed_list_fails(run, sim):
     sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=500, body='db error')
     result = run()
-    assert result['failed'] and 'db error' in result['msg'] and 'Listing the tokens failed' in result['msg']
+    assert result['failed'] and 'db error' in result['msg'] and result['msg'].startswith('Listing the tokens failed: ')
 
 
 @pytest.mark.parametrize(
