@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from harness import ids_of, token_id
+from textile_sim import closed_port
 
 ansible_runner = pytest.importorskip(
     "ansible_runner", reason="ansible-runner is not installed (the main line's requirements bring it)"
@@ -196,12 +197,27 @@ def test_jobs_publish_ids_and_leak_no_secret(awx, awx_cafes, secrets, new_token,
     data = json.loads((report.dir / "project" / "textile-cafe-report" / "textile-cafe-report.json").read_text())
     assert {cafe: entry["ids"] for cafe, entry in data["cafes"].items()} == {"cafe1": expected, "cafe2": expected}
 
+    # On AWX the summary is what remains of a report: a cafe that could not be read is named there with its
+    # error, and the nightly job (fail_on_drift) fails on it, after publishing the summary.
+    with_down = cafe_inventory(cafes)
+    down_url = "http://127.0.0.1:%d" % closed_port()
+    with_down["all"]["children"]["textile_cafes"]["hosts"]["cafe3"] = {"textile_api_url": down_url}
+    nightly = awx(
+        "report",
+        with_down,
+        dict(credential, cafe_token_report_expected_ids=expected, cafe_token_report_fail_on_drift=True),
+        expect_status="failed",
+    )
+    unread = nightly.stats[REPORT_STATS]
+    assert list(unread["unreadable"]) == ["cafe3"] and "127.0.0.1" in unread["unreadable"]["cafe3"]
+    assert unread["missing"] == {} and unread["unexpected"] == {}
+
     awx("decommission", inventory, dict(credential, cafe_tokens_absent_ids=[token_id(fleet_token)]))
     for cafe in cafes:
         assert cafe.control.state_ids() == [token_id(minted)]
 
     # The stats hold IDs, and the search below covers them too (they are in the playbook_on_stats event).
-    assert len(awx.jobs) == 4 and all(job.searched_files() for job in awx.jobs)
+    assert len(awx.jobs) == 5 and all(job.searched_files() for job in awx.jobs)
     assert not leaks(awx.jobs, secrets)
 
 
