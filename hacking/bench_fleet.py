@@ -21,7 +21,6 @@ import argparse
 import functools
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -29,20 +28,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import (
+from benchlib import (
     ANSIBLE_PLAYBOOK,
+    BCRYPT_COST,
+    FLEET_TOKENS,
     ROOT,
+    SIMULATORS,
     SimProcess,
     ansible_env,
     collection_workdir,
+    command_line,
     machine,
     new_tokens,
     task_times,
 )
 
-SIMULATORS = 4
-FLEET_TOKENS = 3  # the client tokens every cafe of the fleet accepts
-BCRYPT_COST = 10  # go-textile's
 REPORT_TASKS = {  # the report role's run_once tasks that handle the whole fleet at once
     "build": "Build the fleet report",
     "json": "Write textile-cafe-report.json",
@@ -431,8 +431,7 @@ def main() -> int:
     args = parser.parse_args()
     load_before = os.getloadavg()
     report = fleet_report(args.runs, args.sizes, args.forks)
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:])
-    report += ["", "### Command", "", f"    {command}", "", "### Machine", ""] + machine(load_before)
+    report += ["", "### Command", "", f"    {command_line(__file__)}", "", "### Machine", ""] + machine(load_before)
     print("\n".join(report))
     return 0
 
