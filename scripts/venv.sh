@@ -79,7 +79,8 @@ ensure_venv() {
     VENV_DIR=$dir
     mkdir -p "$TEXTILE_VENV_CACHE" || venv_die "cannot create $TEXTILE_VENV_CACHE" || return 1
     (
-        # One builder at a time per venv; a second run waits and then reuses it.
+        # One builder at a time per venv (a lock per line and hash: a build never holds up another venv of the
+        # line); a second run waits and then reuses it.
         flock 9
         [ -f "$dir/.complete" ] && exit 0
         echo "venv.sh: creating the $line venv ($version) in $dir" >&2
@@ -97,7 +98,7 @@ ensure_venv() {
             exit 1
         fi
         touch "$dir/.complete"
-    ) 9>"$TEXTILE_VENV_CACHE/$line.lock"
+    ) 9>"$TEXTILE_VENV_CACHE/$line-$key.lock"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
