@@ -40,23 +40,25 @@ import time
 from pathlib import Path
 
 import requests
-from benchmark import ROOT, SimProcess, ansible_env, b58encode, collection_workdir, machine, new_tokens
+from benchlib import (
+    BCRYPT_COST,
+    FLEET_TOKENS,
+    ROOT,
+    SIMULATORS,
+    SimProcess,
+    ansible_env,
+    b58encode,
+    collection_workdir,
+    machine,
+    new_tokens,
+    token_id,
+)
 
 SOURCE = ROOT / "extensions" / "eda" / "plugins" / "event_source" / "token_drift.py"
 RULEBOOK = Path(sys.executable).parent / "ansible-rulebook"
-BCRYPT_COST = 10  # go-textile's
-FLEET_TOKENS = 3
-SIMULATORS = 4
 BOUND = 300  # seconds: what any one wait may take before the run is given up
 START, END = "<!-- eda results -->", "<!-- /eda results -->"
 EVENT_BANNER = re.compile(r"^\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*+$")
-
-
-def token_id(token: str) -> str:
-    # the collection's own format code, on sys.path once benchmark is imported
-    from _token_format import token_id as format_token_id  # pylint: disable=import-outside-toplevel
-
-    return format_token_id(token)
 
 
 def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:

@@ -21,7 +21,6 @@ import argparse
 import functools
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -29,22 +28,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import (
+from benchlib import (
     ANSIBLE_PLAYBOOK,
+    BCRYPT_COST,
+    FLEET_TOKENS,
     ROOT,
+    SIMULATORS,
     SimProcess,
     ansible_env,
     collection_workdir,
+    command_line,
     machine,
     new_tokens,
     task_times,
 )
 
-SIMULATORS = 4
-FLEET_TOKENS = 3  # the client tokens every cafe of the fleet accepts
-BCRYPT_COST = 10  # go-textile's
 REPORT_TASKS = {  # the report role's run_once tasks that handle the whole fleet at once
-    "build": "Build the fleet report",
+    "build": "Compute the fleet summary from every cafe's entry",
     "json": "Write textile-cafe-report.json",
     "html": "Write textile-cafe-report.html",
 }
@@ -254,14 +254,14 @@ def summary(fleets: list[Fleet]) -> list[str]:
 
 
 @functools.cache
-def load_ansible_plugins() -> None:
-    """Set up ansible-core's plugin loader in this process, once."""
+def load_ansible_plugins(collections: str) -> None:
+    """Set up ansible-core's plugin loader in this process, once, finding textileio.textile in ``collections``."""
     from ansible.plugins.loader import init_plugin_loader
 
-    init_plugin_loader()
+    init_plugin_loader([collections])
 
 
-def render_report(size: int, ids: list[str]) -> tuple[float, float]:
+def render_report(size: int, ids: list[str], workdir: Path) -> tuple[float, float]:
     """CPU seconds this process takes for the report role's controller work over ``size`` readable cafes holding
     ``ids`` (no playbook, no module, no worker): the fleet summary (every cafe's entry through ``hostvars`` and
     the fleet_summary filter, as the role's set_fact computes it) with the JSON report, then the HTML page: the
@@ -273,7 +273,7 @@ def render_report(size: int, ids: list[str]) -> tuple[float, float]:
     from ansible.vars.hostvars import HostVars
     from ansible.vars.manager import VariableManager
 
-    load_ansible_plugins()
+    load_ansible_plugins(str(workdir / "collections"))
     loader = DataLoader()
     names = host_names(size)
     inventory_manager = InventoryManager(loader=loader, sources=",".join(names) + ",")  # a host list
@@ -321,17 +321,17 @@ def render_report(size: int, ids: list[str]) -> tuple[float, float]:
     return build + data, html
 
 
-def render_table(sizes: list[int], runs: int) -> tuple[list[str], list[str]]:
+def render_table(sizes: list[int], runs: int, workdir: Path) -> tuple[list[str], list[str]]:
     """The templates rendered alone, from the benchmark's sizes to 8 times the largest: the table and a
     summary line."""
     largest = max(sizes)
     sizes = sorted(set(sizes) | {largest * 4, largest * 8})
     ids = [sample.hex() for sample in (os.urandom(12) for _number in range(FLEET_TOKENS))]
-    render_report(sizes[0], ids)  # warm-up: plugin loading and first compilations are not the fleet's
+    render_report(sizes[0], ids, workdir)  # warm-up: plugin loading and first compilations are not the fleet's
     medians = []
     for size in sizes:
         print(f"rendering the report templates over {size} cafes", file=sys.stderr)
-        samples = [render_report(size, sorted(ids)) for _run in range(runs)]
+        samples = [render_report(size, sorted(ids), workdir) for _run in range(runs)]
         medians.append([statistics.median(column) for column in zip(*samples)])
     rows = [
         "| cafes | build the report data (ms) | per cafe (µs) | HTML page (ms) | per cafe (µs) |",
@@ -386,9 +386,9 @@ def fleet_report(runs: int, sizes: list[int], forks: int) -> list[str]:
     """Run the fleet benchmark and return its "## Fleet scale" section as Markdown lines."""
     sizes = sorted(set(sizes))
     sims: list[SimProcess] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="textile-fleet-") as tmp:
-            workdir = collection_workdir(tmp)
+    with tempfile.TemporaryDirectory(prefix="textile-fleet-") as tmp:
+        workdir = collection_workdir(tmp)
+        try:
             sims += [SimProcess(bcrypt_cost=BCRYPT_COST) for _number in range(SIMULATORS)]
             fleet_tokens = new_tokens(FLEET_TOKENS)
             fleets = [Fleet(size, sims, fleet_tokens, workdir) for size in sizes]
@@ -397,10 +397,10 @@ def fleet_report(runs: int, sizes: list[int], forks: int) -> list[str]:
                     for run, playbook, inventory_file in RUNS:
                         print(f"round {run_no + 1}/{runs}: {fleet.size} hosts, {run}", file=sys.stderr)
                         fleet.measure(run, playbook, inventory_file, forks, workdir, run_no)
-    finally:
-        for sim in sims:
-            sim.stop()
-    rendered, rendered_summary = render_table(sizes, runs)
+        finally:
+            for sim in sims:
+                sim.stop()
+        rendered, rendered_summary = render_table(sizes, runs, workdir)
     return (
         ["## Fleet scale", "", f"Median of {runs} rounds; forks {forks}; {SIMULATORS} simulators.", ""]
         + runs_table(fleets)
@@ -431,8 +431,7 @@ def main() -> int:
     args = parser.parse_args()
     load_before = os.getloadavg()
     report = fleet_report(args.runs, args.sizes, args.forks)
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:])
-    report += ["", "### Command", "", f"    {command}", "", "### Machine", ""] + machine(load_before)
+    report += ["", "### Command", "", f"    {command_line(__file__)}", "", "### Machine", ""] + machine(load_before)
     print("\n".join(report))
     return 0
 

@@ -20,39 +20,29 @@ import json
 import os
 import platform
 import re
-import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "simulator"))
-sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
+from bench_fleet import fleet_report
+from benchlib import (
+    ANSIBLE_PLAYBOOK,
+    TOKEN_RUN,
+    SimProcess,
+    ansible_env,
+    collection_workdir,
+    command_line,
+    machine,
+    new_tokens,
+    task_times,
+)
 
-import requests  # noqa: E402
-from _token_format import TOKEN_RUN, b58encode  # noqa: E402
-from textile_sim import SimProcess  # noqa: E402
-
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 MODULE = "textileio.textile.textile_cafe_token"
 PING = "ansible.builtin.ping"
-
-
-def collection_workdir(tmp: str) -> Path:
-    """``tmp`` as a work directory whose ``collections/`` holds this checkout as textileio.textile."""
-    workdir = Path(tmp)
-    (workdir / "collections" / "ansible_collections" / "textileio").mkdir(parents=True)
-    (workdir / "collections" / "ansible_collections" / "textileio" / "textile").symlink_to(ROOT)
-    return workdir
-
-
-def new_tokens(count: int) -> list[str]:
-    return [b58encode(os.urandom(44)) for number in range(count)]
 
 
 def seed(sim: SimProcess, tokens: list[str]) -> None:
@@ -134,43 +124,6 @@ class Variant:
         (vdir / "tokens.json").write_text(json.dumps({"tokens": self.tokens}))
         (vdir / "play.yml").write_text(json.dumps(play(self.sim.url, warmup_url, self.measured), indent=1))
         return vdir
-
-
-def ansible_env(workdir: Path, junit_dir: Path | None = None) -> dict:
-    env = dict(os.environ)
-    env.update(
-        {
-            "ANSIBLE_COLLECTIONS_PATH": str(workdir / "collections"),
-            "ANSIBLE_LOCALHOST_WARNING": "false",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-            "ANSIBLE_REMOTE_TMP": str(workdir / "tmp"),
-            "ANSIBLE_NOCOLOR": "1",
-        }
-    )
-    if junit_dir is not None:
-        env.update(
-            {
-                "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit",
-                "JUNIT_OUTPUT_DIR": str(junit_dir),
-                "JUNIT_HIDE_TASK_ARGUMENTS": "true",
-            }
-        )
-    env.pop("ANSIBLE_CONFIG", None)
-    return env
-
-
-def task_times(junit_dir: Path) -> dict[str, float]:
-    """Sum of per-host task durations by task name, from the junit callback's report."""
-    (report,) = junit_dir.glob("*.xml")
-    times: dict[str, float] = {}
-    for case in ET.parse(report).iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            raise RuntimeError(f"task failed: {case.get('name')}")
-        task = case.get("name").split(": ", 1)[1]
-        times[task] = times.get(task, 0.0) + float(case.get("time"))
-    return times
 
 
 def playbook(vdir: Path, env: dict, name: str) -> subprocess.CompletedProcess:
@@ -523,29 +476,6 @@ def play_once(api_url: str) -> list[dict]:
     ]
 
 
-def machine(load_before: tuple) -> list[str]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    mem_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    from ansible.release import __version__ as core_version  # pylint: disable=import-outside-toplevel
-
-    return [
-        f"- CPUs (nproc): {os.cpu_count()}; CPU model: {cpu}",
-        f"- memory: {mem_kb / 1024 / 1024:.1f} GiB",
-        f"- Python {platform.python_version()}, ansible-core {core_version}, {platform.system()} {platform.release()}",
-        "- load average (1 min) at start and end of the run: %.1f, %.1f (above nproc means other work shared "
-        "the CPUs)" % (load_before[0], os.getloadavg()[0]),
-    ]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="rounds; each figure is their median (default 5)")
@@ -628,15 +558,12 @@ def main() -> int:
                 print("breakdown ...", file=sys.stderr)
                 report += breakdown(workdir, sims, args.bcrypt_cost, args.runs) + [""]
             if args.fleet:
-                from bench_fleet import fleet_report  # pylint: disable=import-outside-toplevel
-
                 report += fleet_report(args.runs, args.fleet_sizes, 20) + [""]
     finally:
         for sim in sims:
             sim.stop()
 
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:])
-    report += ["## Command", "", f"    {command}", "", "## Machine", ""] + machine(load_before)
+    report += ["## Command", "", f"    {command_line(__file__)}", "", "## Machine", ""] + machine(load_before)
     print("\n".join(report))
     if args.output:
         header = args.output.read_text().split("<!-- results -->")[0] if args.output.exists() else ""

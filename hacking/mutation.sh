@@ -9,7 +9,7 @@
 # the modules under the names the tests import them by, and prints mutmut's summary, the score, and every
 # surviving mutant as a diff. docs/mutation.md records the last result and explains the survivors.
 #
-# The venv is the main line's plus mutmut (hacking/requirements-mutation.txt), cached like the others.
+# The venv is the main line's ansible-core plus mutmut (the mutation line of scripts/venv.sh), cached like the others.
 # TEXTILE_PROPERTY_EXAMPLES (default 25 here) sets how many examples each argument-spec property test tries
 # per mutant. MUTATION_KEEP=1 keeps the work directory and prints its path. MUTATION_ONLY='glob ...' runs only the
 # mutants whose names match (mutmut's names, for example '*x_server_words__mutmut_*'), to re-check survivors.

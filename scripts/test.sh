@@ -4,7 +4,8 @@
 # session then sets up what it needs (the test lines' venvs, its tools' venvs, npm ci, Debian packages as root).
 #
 #   scripts/test.sh                  every session
-#   scripts/test.sh -e NAME...       only these sessions; any nox option is passed on (-t 2.22, -k sanity, ...)
+#   scripts/test.sh -e NAME...       only these sessions (-e a b, or -e a -e b); any nox option is passed on
+#                                    (-t 2.22, -k sanity, ...); what follows -- goes to the sessions (pytest)
 #   scripts/test.sh --list           name the sessions of a full run, one a line
 #   scripts/test.sh -l               nox's list, with the sessions a full run leaves out
 #
@@ -83,6 +84,29 @@ progress() {
     done
 }
 
+# The arguments in ARGS, with every session given by -e (-s, --session, --sessions) gathered into one -e, and
+# every tag of -t (--tags) into one -t: nox keeps only the last of repeated options. What follows -- is kept as is.
+merge_repeated() {
+    local -a sessions=() tags=() rest=()
+    local into=rest
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --) rest+=("$@"); break ;;
+            -e | -s | --session | --sessions) into=sessions ;;
+            --session=* | --sessions=*) into=rest; sessions+=("${1#*=}") ;;
+            -t | --tags) into=tags ;;
+            --tags=*) into=rest; tags+=("${1#*=}") ;;
+            -*) into=rest; rest+=("$1") ;;
+            *) case $into in sessions) sessions+=("$1") ;; tags) tags+=("$1") ;; *) rest+=("$1") ;; esac ;;
+        esac
+        shift
+    done
+    ARGS=()
+    [ ${#sessions[@]} -eq 0 ] || ARGS+=(-e "${sessions[@]}")
+    [ ${#tags[@]} -eq 0 ] || ARGS+=(-t "${tags[@]}")
+    ARGS+=("${rest[@]}")
+}
+
 # The table and the closing count, from nox's report $1; exit status 1 when a session did not pass.
 summary() {
     "$VENV_DIR/bin/python" - "$1" <<'EOF'
@@ -110,10 +134,12 @@ EOF
 
 main() {
     local arg rc
+    merge_repeated "$@"
+    set -- "${ARGS[@]}"
     for arg in "$@"; do
         case $arg in
             -h | --help)
-                sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         esac

@@ -18,7 +18,7 @@ from harness import ANSIBLE_PLAYBOOK, REPO_ROOT
 
 parser = pytest.importorskip(
     "antsibull_docs_parser.parser",
-    reason="antsibull-docs-parser is on the main line only (scripts/requirements-main.txt)",
+    reason="antsibull-docs-parser is on the main line only (scripts/venv.sh main)",
 )
 dom = pytest.importorskip("antsibull_docs_parser.dom")
 

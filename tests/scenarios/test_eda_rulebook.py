@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The drift event source and the collection's rulebook under the real ansible-rulebook, against simulators.
 
-ansible-rulebook (the eda test line, scripts/requirements-eda.txt; it needs Java 17) finds the collection through
+ansible-rulebook (the eda test line, scripts/venv.sh eda; it needs Java 17) finds the collection through
 ANSIBLE_COLLECTIONS_PATH as users install it, loads the source with runpy and runs the rulebook's playbooks with
 ansible-runner. Every run is at -vv and its whole output, and every file it leaves, is scanned for every token and
 password the test used. Waits are for something in the output or the simulators' state, each bounded.
