@@ -29,9 +29,12 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileAPI,
     TextileError,
     Tokens,
+)
+from ansible_collections.textileio.textile.plugins.module_utils._connection import (
+    FALLBACK_ENV,
+    connection_problem,
     is_loopback,
 )
-from ansible_collections.textileio.textile.plugins.module_utils._connection import FALLBACK_ENV, connection_problem
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
     HAS_SECRETS_API,
     hide,

@@ -12,8 +12,8 @@ import pytest
 from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
-from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, is_loopback
-from ansible_collections.textileio.textile.plugins.module_utils._connection import connection_problem
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
+from ansible_collections.textileio.textile.plugins.module_utils._connection import connection_problem, is_loopback
 from ansible_collections.textileio.textile.plugins.module_utils._textile_module import (
     TextileModule,
     connection_argument_spec,
