@@ -284,7 +284,7 @@ class TextileModule:
 
     # The one failure path
 
-    def fail_json(self, msg: str, error: TextileError | None = None, **result: Any) -> NoReturn:
+    def fail_json(self, msg: str, error: TextileError | None = None, **result: Any) -> None:
         """Fail: ``msg`` (with the cause when ``error``, a TextileError, is given), then the work already done.
 
         Every failure of the collection's modules comes here, Ansible's own argument checks included (``Refused``).
@@ -305,7 +305,7 @@ class TextileModule:
         result = dict(self.progress.result(), **result, msg=f'{msg} {note}' if note else msg)
         AnsibleModule.fail_json(self.module, **self._masked(result))  # CheckedModule's would raise Refused again
 
-    def exit_json(self, **result: Any) -> NoReturn:
+    def exit_json(self, **result: Any) -> None:
         self.module.exit_json(**self._masked(result))
 
     def _masked(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -336,7 +336,7 @@ class TextileModule:
             )
         return text
 
-    def run(self, work: Callable[[], dict[str, Any]]) -> NoReturn:
+    def run(self, work: Callable[[], dict[str, Any]]) -> None:
         """Exit with the result of ``work()``. A ModuleFailure it raises fails as it says, a TextileError with its
         cause, and anything else with its class only (its text might hold a value that must not be shown)."""
         try:
