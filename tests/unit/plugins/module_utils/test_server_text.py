@@ -227,3 +227,20 @@ def test_elements_never_closed_are_looked_for_once(monkeypatch):
     )
     assert server_words('<title><script>' * 2000 + 'end') == 'end'
     assert len(searches) == 2  # one search per element name, however many start tags follow
+
+
+def test_a_credential_inside_another_goes_with_the_longer_one():
+    # Longest first: a header value that holds the pin is hidden whole, never as the pin's mark and a tail of it
+    # ('key-' sorts before the pin, so neither order by text nor shortest first would do).
+    forms = _server_text.credential_forms('P1', 'zpin-1234', {'X-Api-Key': 'key-zpin-1234'})
+    assert server_words('echo key-zpin-1234 end', hidden=forms) == 'echo [redacted] end'
+
+
+def test_hiding_looks_at_as_much_as_is_shown():
+    # The text is cut for hiding past the bound by the longest value, never before the bound.
+    assert server_words(' ' * (_server_text.SERVER_TEXT_READ - 10) + 'end', hidden={'long-secret-value'}) == 'end'
+
+
+def test_a_credential_that_folding_shortens_to_the_minimum_is_still_hidden():
+    # 'a  bc' folds to 'a bc', exactly HIDDEN_MIN_CHARS long: hidden where the server's tab folds into a space
+    assert server_words('say a\tbc now', hidden={'a  bc'}) == 'say [redacted] now'
