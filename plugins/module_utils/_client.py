@@ -5,34 +5,36 @@
 # This module_utils is PRIVATE to this collection: it is not part of its public API
 # and may change without notice.
 
-"""The one HTTP client of the go-textile local REST API and the one error type.
+"""The one HTTP client of the go-textile local REST API and the one error type, shaped like the JavaScript client.
 
-``TextileAPI`` mirrors the send helpers of the JavaScript client that a module needs; the two no
-module uses (``send_post_multipart``, ``send_post_cancelable``) are added by ``ExtendedTextileAPI``
-in ``_client_extras.py``, so that a module does not carry them. ``Tokens`` is the Cafe
-access-token API on top of it. ``TextileError`` never holds a URL, a request header, the text
-of a ``requests`` exception or the body of a list answer; token path segments are shown as
-their ID.
+``TextileAPI`` holds the send helpers (``send_get``, ``send_post``, ``send_put``, ``send_delete``), with their
+retries and the deadline of each attempt; ``Tokens`` is the Cafe access-token API on top of it; ``TextileError``
+is every failure of a request. The modules call ``send_get``, ``send_post`` and ``send_delete`` (through
+``Tokens``). ``send_put``, and ``send_post_multipart`` and ``send_post_cancelable`` (``ExtendedTextileAPI`` in
+``_client_extras.py``, kept apart so that a module does not carry them), are called by no module: they are the
+client's public surface, mirrored from the JavaScript client, for other callers.
+
+What a failure means is decided in ``_failures.py``, what the message may quote of the server's answer in
+``_server_text.py``, what the environment may add (a proxy) in ``_connection.py``, and the deadline, built on
+urllib3's internals, in ``_transport.py``. ``TextileError`` never holds a URL, a request header, the text of a
+``requests`` exception or the body of a list answer; token path segments are shown as their ID.
 """
 
 from __future__ import annotations
 
-import base64
 import http.client
-import ipaddress
 import json
 import re
-import socket
-import ssl
 import threading
 import time
 import traceback
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote, urlsplit
-from urllib.request import getproxies_environment
 
+from ansible_collections.textileio.textile.plugins.module_utils._connection import MAX_RETRIES, environment_proxy
+from ansible_collections.textileio.textile.plugins.module_utils._failures import attempt_failure, status_failure
+from ansible_collections.textileio.textile.plugins.module_utils._server_text import credential_forms, server_words
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
-    ALPHABET,
     TokenFormatError,
     id_path_segment,
     is_id,
@@ -55,49 +57,9 @@ else:
 RETRY_STATUSES = (502, 503, 504)
 RETRY_KINDS = ('connection', 'timeout')  # not 'unbuildable': a request that cannot be built never will be
 DEFAULT_API_URL = 'http://127.0.0.1:40600'  # go-textile's API address
-MAX_RETRIES = 10
 MAX_BACKOFF = 8.0  # seconds: the wait before a retry doubles from 0.5 s up to this
 MAX_CONNECTIONS = 16  # kept alive per host: as many as requests a module may have in flight at once
 MAX_BODY = 16 * 1024 * 1024  # bytes of an answer read at most (a list of 100,000 tokens is about 10 MiB)
-SERVER_TEXT_LIMIT = 300  # characters of the server's text a message quotes
-SERVER_TEXT_READ = 65536  # characters of an error answer looked at to find them
-HIDDEN_MIN_CHARS = 4  # a credential shorter than this is not searched for in the server's text
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` (either case) for its
-    scheme, unless ``NO_PROXY`` (either case) excludes its host; never for a loopback host. A value without a
-    scheme is taken as ``http://``, as curl and requests take it. Raises ValueError, naming the variables and
-    never the value (it may hold the proxy's credentials), when the value is not a proxy URL."""
-    parts = urlsplit(url)
-    if is_loopback(parts.hostname):
-        return None
-    proxy = getproxies_environment().get(parts.scheme, '').strip()
-    if not proxy or requests.utils.should_bypass_proxies(url, no_proxy=None):
-        return None
-    proxy = proxy if '://' in proxy else f'http://{proxy}'
-    try:
-        proxy_url = urlsplit(proxy)
-        usable = proxy_url.scheme in ('http', 'https') and bool(proxy_url.hostname) and proxy_url.port != 0
-    except ValueError:  # a port that is not a number from 0 to 65535, a bracketed host that is no IPv6 address
-        usable = False
-    if not usable or any(char.isspace() or not char.isprintable() for char in proxy):
-        raise ValueError(
-            f'use_proxy: the proxy the environment names for {parts.scheme} ({parts.scheme.upper()}_PROXY or '
-            f'{parts.scheme}_proxy) is not an http:// or https:// URL with a host and a port from 1 to 65535; '
-            'fix it, or set use_proxy to false.'
-        )
-    return proxy
 
 
 class TextileError(Exception):
@@ -149,81 +111,6 @@ def textile_headers(args: Sequence[object] | None = None, opts: Mapping[str, obj
     }
 
 
-# Tags of an HTML page: ``<`` then a letter, ``/``, ``!`` or ``?``, up to the next ``>`` (never past another
-# ``<``, so the match stays linear).
-_TAG = re.compile(r'<[A-Za-z/!?][^<>]*>')
-# Elements whose content is not the page's words: the head (its title repeats the heading), styles, scripts.
-_UNSHOWN = re.compile(r'<(head|title|style|script)\b[^<>]*>', re.IGNORECASE)
-_UNSHOWN_END = {name: re.compile(f'</{name}\\b', re.IGNORECASE) for name in ('head', 'title', 'style', 'script')}
-
-
-def _drop_unshown(text: str) -> str:
-    """``text`` without the content of its head, title, style and script elements. Linear: each search starts
-    where the last one ended, and an element that is never closed is searched for only once."""
-    kept: list[str] = []
-    position, unclosed = 0, set()
-    while True:
-        start = _UNSHOWN.search(text, position)
-        if start is None:
-            return ''.join(kept) + text[position:]
-        kept.append(text[position : start.start()] + ' ')
-        name = start.group(1).lower()
-        end = None if name in unclosed else _UNSHOWN_END[name].search(text, start.end())
-        if end is None:
-            unclosed.add(name)  # no end tag after this one, so none after any later one either
-            position = start.end()
-        else:
-            position = end.start()
-
-
-def credential_forms(username: str | None, password: str | None, headers: Mapping[str, object] | None) -> set[str]:
-    """What the client's requests carry that a server could echo back: the password, the Basic Auth header's
-    base64 of the UTF-8 bytes of ``username:password`` and the values of the extra headers.
-    Values shorter than ``HIDDEN_MIN_CHARS`` are left out (they would hide ordinary words; Ansible masks them)."""
-    values = {str(value) for value in (headers or {}).values()}
-    if username is not None:
-        raw = f'{username}:{password or ""}'.encode('utf-8')  # as the client sends it
-        values.update((password or '', base64.b64encode(raw).decode('ascii')))
-    return {value for value in values if len(value) >= HIDDEN_MIN_CHARS}
-
-
-def _fold(text: str) -> str:
-    """Whitespace and control characters folded into single spaces, no space at either end."""
-    return ' '.join(''.join(char if char.isprintable() else ' ' for char in text).split())
-
-
-def _hide(text: str, values: Collection[str]) -> str:
-    """Every occurrence of each value (longest first) replaced with a mark."""
-    for value in sorted(values, key=len, reverse=True):
-        if value:
-            text = text.replace(value, ' [redacted] ')
-    return text
-
-
-def server_words(text: str, limit: int = SERVER_TEXT_LIMIT, hidden: Collection[str] = ()) -> str:
-    """The server's text fit for one line of a message: every value of ``hidden`` (``credential_forms``)
-    replaced, tags stripped (and the content of the head, title, style and script elements, which is not the
-    page's words: a title repeats the heading), whitespace and control characters folded into single spaces,
-    the values of ``hidden`` replaced again as folding shows them, every token redacted, then cut to at most ``limit``
-    characters between words (in that order, so a cut never shows part of a token)."""
-    if hidden:
-        # before the tags go (a value may hold < and >), on what is looked at plus the longest value
-        text = _hide(text[: SERVER_TEXT_READ + max(map(len, hidden))], hidden)
-    if len(text) > SERVER_TEXT_READ:
-        text = text[:SERVER_TEXT_READ].rstrip(ALPHABET)  # a base58 run this cut split: drop it, whatever its length
-    text = _fold(_TAG.sub(' ', _drop_unshown(text)))
-    if hidden:
-        # 'a  b' or 'a<i>b' folded into the form of a value
-        text = _fold(_hide(text, {_fold(value) for value in hidden if len(_fold(value)) >= HIDDEN_MIN_CHARS}))
-    text = redact(text)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 3]
-    if text[limit - 3] != ' ':
-        cut = cut.rpartition(' ')[0]  # the last word, cut short (an ID, a mark), goes whole
-    return cut + '...'
-
-
 def redact_path(path: str) -> str:
     """The path with token segments shown as their ID, and any other segment after ``tokens/`` hidden."""
     segments = redact(path).split('/')
@@ -231,23 +118,6 @@ def redact_path(path: str) -> str:
         if segments[index - 1] == 'tokens' and segments[index] and not is_id(segments[index]):
             segments[index] = '<redacted>'
     return '/'.join(segments)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (urllib3 reasons, causes, contexts, first args)."""
-    seen: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or any(item is done for done in seen):
-            continue
-        seen.append(item)
-        todo.extend([getattr(item, 'reason', None), item.__cause__, item.__context__] + list(item.args[:1]))
-    return seen
-
-
-def _has(causes: list[BaseException], *types: type) -> bool:
-    return any(isinstance(cause, types) for cause in causes)
 
 
 class TextileAPI:
@@ -322,107 +192,18 @@ class TextileAPI:
         return TextileError(f'{method} {path}: {message}', method=method, path=path, **kwargs)
 
     def _exception_error(self, exc: Exception, method: str, url: str, watch: Watch) -> TextileError:
-        """A TextileError for a failed attempt, built without the exception's text.
-
-        Whether the request was sent is the phase it failed in (``watch.phase``), never the exception's class: a
-        request is sent once a byte of it went out, and a failure after that (a reset, a malformed or cut answer)
-        leaves its outcome unknown. The exception only tells which words explain the failure."""
-        causes = _causes(exc)
+        """A TextileError for a failed attempt (``_failures.attempt_failure``), without the exception's text."""
         where = f'{self.endpoint} (through the proxy of the environment)' if self.proxy else self.endpoint
-        phase = watch.phase
-        sent = phase in ('sending', 'reading')
-        timed_out = watch.stopped == 'timeout' or _has(causes, requests.exceptions.Timeout, socket.timeout)
-        if watch.stopped == 'cancelled':
-            kind = 'cancelled'
-            text = 'The request was cancelled before the node answered; it may or may not have been carried out.'
-        elif phase == 'building':
-            kind = 'unbuildable'
-            text = 'The request could not be built: check api_url and headers.'
-        elif sent:
-            if timed_out:
-                kind = 'timeout'
-                text = (
-                    f'No complete answer from {where} within {self.timeout} s: the node is busy or hung, or '
-                    'answers too slowly; check the daemon or raise timeout.'
-                )
-            elif _has(causes, ssl.SSLError):
-                kind = 'tls'
-                text = (
-                    f'TLS with {where} failed after the request was sent: check that client_cert and client_key '
-                    'are right (with TLS 1.3 a server refuses a client certificate only then).'
-                )
-            else:
-                kind = 'connection'
-                text = (
-                    f'The connection to {where} failed, or its answer was cut off or malformed, after the request '
-                    'was sent: the node may have carried it out. Check that the daemon is running, that api_url '
-                    'points to it, and anything in between.'
-                )
-        elif timed_out:
-            kind = 'timeout'
-            text = f'Timed out after {self.timeout} s connecting to {where}: is the host reachable and api_url right?'
-        elif _has(causes, ssl.SSLError):
-            kind = 'tls'
-            if _has(causes, ssl.SSLCertVerificationError):
-                text = (
-                    f'TLS certificate verification of {where} failed: set ca_path to the CA that signed '
-                    'the server certificate, or validate_certs to false if you trust this network.'
-                )
-            else:
-                text = (
-                    f'TLS handshake with {where} failed: check that the server speaks https on this port '
-                    'and that client_cert and client_key are right.'
-                )
-        elif _has(causes, socket.gaierror):
-            kind = 'dns'
-            text = (
-                'The host name of the proxy the environment names (use_proxy) does not resolve: check it and DNS.'
-                if self.proxy
-                else f'The host name in api_url ({self.host}) does not resolve: check api_url and DNS.'
-            )
-        elif _has(causes, ConnectionRefusedError):
-            kind = 'connection'
-            text = f'Connection refused by {where}: is the Textile daemon running, and is api_url right?'
-        else:
-            kind = 'connection'
-            text = f'Could not connect to {where}: check api_url and that the host is reachable.'
-        return self.make_error(text, method, url, kind=kind, exc_class=type(exc).__name__, sent=sent)
+        kind, words, sent = attempt_failure(exc, watch, where, self.timeout, bool(self.proxy), self.host)
+        return self.make_error(words, method, url, kind=kind, exc_class=type(exc).__name__, sent=sent)
 
     def _status_error(self, response: requests.Response, method: str, url: str) -> TextileError:
+        """A TextileError for an answer outside 2xx (``_failures.status_failure``), quoting the server's words."""
         status = response.status_code
         text = server_words(_text(response), hidden=self.hidden)
         said = f': "{text}"' if text else ''
-        if status == 401 and 'WWW-Authenticate' in response.headers:
-            kind = 'basic_auth'
-            if self.username is None:
-                message = 'The node requires Basic Auth (HTTP 401): set api_username and api_password.'
-            else:
-                message = (
-                    'Basic Auth failed (HTTP 401): check api_username and api_password (the account '
-                    'address and the daemon pin).'
-                )
-        elif status == 401:
-            kind = 'invalid_token'
-            message = f'The node rejected the token (HTTP 401{said}): it is not valid on this node.'
-        elif status == 404:
-            kind = 'not_found'
-            message = (
-                f'Not found (HTTP 404{said}): check api_url (the local API of go-textile listens on port '
-                '40600) and api_version.'
-            )
-        elif status == 400:
-            kind = 'bad_request'
-            message = f'The node rejected the request (HTTP 400){said}.'
-        elif status >= 500:
-            kind = 'server_error'
-            message = f'The node failed (HTTP {status}){said}; check the daemon and its log.'
-        elif 300 <= status < 400:
-            kind = 'http'
-            message = f'The server redirected the request (HTTP {status}): check the scheme, host and path of api_url.'
-        else:
-            kind = 'http'
-            message = f'Unexpected answer (HTTP {status}){said}.'
-        return self.make_error(message, method, url, kind=kind, status=status, server_text=text)
+        kind, words = status_failure(status, 'WWW-Authenticate' in response.headers, said, self.username is not None)
+        return self.make_error(words, method, url, kind=kind, status=status, server_text=text)
 
     # Sending
 

@@ -7,9 +7,10 @@
 
 """The send helpers of the JavaScript client that no module of the collection uses.
 
-``ExtendedTextileAPI`` is ``TextileAPI`` (``_client.py``) plus ``send_post_multipart`` and
-``send_post_cancelable``, kept in their own file so that a module, which never posts a form
-or cancels a request, does not carry them (AnsiballZ ships only the module_utils a module imports).
+They are the client's public surface, mirrored from the JavaScript client (design.md "The client"), for
+callers other than the modules: ``ExtendedTextileAPI`` is ``TextileAPI`` (``_client.py``) plus
+``send_post_multipart`` and ``send_post_cancelable``, kept in their own file so that a module, which never
+posts a form or cancels a request, does not carry them (AnsiballZ ships only the module_utils a module imports).
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@
 # This module_utils is PRIVATE to this collection: it is not part of its public API
 # and may change without notice.
 
-"""The checks of the connection options (design.md "Trust at the edges"), without Ansible.
+"""The connection options without Ansible: their checks (design.md "Trust at the edges") and what the
+environment may add to them (a proxy, only with use_proxy, never for a loopback host).
 
-Pure functions of the option values, shared by the modules (``_textile_module.py``) and anything else that
-talks to a cafe with the collection's client: each returns the first problem as a sentence that names the
-option and never a secret, or None.
+Pure functions of the option values, shared by the client (``_client.py``), the modules (``_textile_module.py``)
+and anything else that talks to a cafe with the collection's client (the EDA source): each check returns the
+first problem as a sentence that names the option and never a secret, or None.
 """
 
 from __future__ import annotations
@@ -20,16 +21,57 @@ import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
-from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES, environment_proxy
+try:
+    from requests.utils import should_bypass_proxies
+except ImportError:
+    pass  # the client refuses to start without requests, and use_proxy is only checked for the client
 
 FALLBACK_ENV = ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD')
 MAX_TIMEOUT = 3600
+MAX_RETRIES = 10
 # RFC 9110 field names (tokens); values printable latin-1 (no control characters, so no CR or LF).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HOST_NAME = re.compile(r'[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?')
 _API_VERSION = re.compile(r'v[0-9]{1,6}')
 FRAMING_HEADERS = ('content-length', 'transfer-encoding', 'host')
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if not host or host.lower() == 'localhost' or host.lower().endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` (either case) for its
+    scheme, unless ``NO_PROXY`` (either case) excludes its host; never for a loopback host. A value without a
+    scheme is taken as ``http://``, as curl and requests take it. Raises ValueError, naming the variables and
+    never the value (it may hold the proxy's credentials), when the value is not a proxy URL."""
+    parts = urlsplit(url)
+    if is_loopback(parts.hostname):
+        return None
+    proxy = getproxies_environment().get(parts.scheme, '').strip()
+    if not proxy or should_bypass_proxies(url, no_proxy=None):
+        return None
+    proxy = proxy if '://' in proxy else f'http://{proxy}'
+    try:
+        proxy_url = urlsplit(proxy)
+        usable = proxy_url.scheme in ('http', 'https') and bool(proxy_url.hostname) and proxy_url.port != 0
+    except ValueError:  # a port that is not a number from 0 to 65535, a bracketed host that is no IPv6 address
+        usable = False
+    if not usable or any(char.isspace() or not char.isprintable() for char in proxy):
+        raise ValueError(
+            f'use_proxy: the proxy the environment names for {parts.scheme} ({parts.scheme.upper()}_PROXY or '
+            f'{parts.scheme}_proxy) is not an http:// or https:// URL with a host and a port from 1 to 65535; '
+            'fix it, or set use_proxy to false.'
+        )
+    return proxy
 
 
 def _printable_latin1(text: str) -> bool:

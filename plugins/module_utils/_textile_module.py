@@ -1,23 +1,24 @@
-# Copyright (c) 2026 textileio.textile contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
+"""The module glue: what every module of the collection does around its own work.
 
-# This module_utils is PRIVATE to this collection: it is not part of its public API
-# and may change without notice.
+``TextileModule`` is one run of a module. It holds the ``AnsibleModule`` (``module``), the Textile client of the
+run (``api``, ``tokens``), the run's progress (what a writing module has changed so far, given by the module) and
+the one failure path: every failure, Ansible's own argument checks included, ends in ``TextileModule.fail_json``,
+which adds the progress and masks the result in one pass (``_secrets.masked``). ``generate_argspec()`` gives a
+module's argument spec: the connection options (with their environment fallbacks) and the module's own. The
+connection options are checked before any request (``_connection.py``); the plain-http warning and the secret
+check (bcrypt, else the validate endpoint) are here too.
 
-"""TextileModule: the AnsibleModule of every module of the collection.
-
-It owns the connection options (with their environment fallbacks) and their checks before any
-request, what is hidden from output, the plain-http warning, the Textile client of the run,
-and the one failure path: every failure, Ansible's own argument checks included, goes through
-``TextileModule.fail_json``.
+``CheckedModule`` is the ``AnsibleModule`` of a run, with one hook: ``_load_params``, the only point between
+reading the arguments and Ansible's own checks, which may fail echoing them. There it hides every value that could
+be a token or a credential, and refuses what Ansible's checks or its invocation log would fail on without naming
+the option. Its ``fail_json`` raises ``Refused``, so that the run fails through its one path.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -29,9 +30,12 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import (
     TextileAPI,
     TextileError,
     Tokens,
+)
+from ansible_collections.textileio.textile.plugins.module_utils._connection import (
+    FALLBACK_ENV,
+    connection_problem,
     is_loopback,
 )
-from ansible_collections.textileio.textile.plugins.module_utils._connection import FALLBACK_ENV, connection_problem
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import (
     HAS_SECRETS_API,
     hide,
@@ -73,6 +77,11 @@ def connection_argument_spec() -> dict[str, dict[str, Any]]:
     )
 
 
+def generate_argspec(**options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A module's argument spec: the connection options, then the module's own ``options``."""
+    return dict(connection_argument_spec(), **options)
+
+
 def is_infinite(value: object) -> bool:
     """Whether a raw parameter value is a number (or the text of one) that is infinite."""
     try:
@@ -109,27 +118,117 @@ class ModuleFailure(Exception):
         self.msg, self.error, self.result = msg, error, result
 
 
-class TextileModule(AnsibleModule):
-    """An AnsibleModule with the connection options, checked before any request, a Textile client, and the one
-    failure path of the collection (``fail_json``)."""
+def token_key_problem(module: AnsibleModule) -> str | None:
+    """Ansible never hides dict keys: the problem of a key that could be a token (a header name, or the key of a
+    mapping given where none belongs), with the keys of that option masked in the arguments a failure echoes.
+    Checked on the raw arguments and again after Ansible's checks, which turn a string such as ``name=value`` into
+    a dict."""
+    keyed = sorted(name for name, value in module.params.items() if token_runs(keys_in(value)))
+    if not keyed:
+        return None
+    module.params.update({name: mask_keys(module.params[name]) for name in keyed})
+    canonical = {alias: name for name, spec in module.argument_spec.items() for alias in spec.get('aliases', ())}
+    return (
+        f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
+        'token: a secret belongs in a value, which is hidden, never in a key.'
+    )
+
+
+class Refused(Exception):
+    """A ``fail_json`` of Ansible (its argument checks, the checks of ``CheckedModule._load_params``), raised so
+    that the run fails it through its one path."""
+
+    def __init__(self, module: CheckedModule, msg: str, result: dict[str, Any]) -> None:
+        super().__init__(msg)
+        self.module, self.msg, self.result = module, msg, result
+
+
+class CheckedModule(AnsibleModule):
+    """The AnsibleModule of a run: its one hook checks the raw arguments, and every ``fail_json`` raises Refused."""
 
     no_log_values: set[str]
+    api_url_given = False  # whether api_url came from the task or the environment (else the default is used)
 
-    def __init__(self, argument_spec: dict[str, dict[str, Any]] | None = None, **kwargs: Any) -> None:
-        spec = connection_argument_spec()
-        spec.update(argument_spec or {})
-        super().__init__(argument_spec=spec, **kwargs)
-        self._refuse_token_keys()
-        if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        if URLLIB3_PROBLEM:
-            self.fail_json(msg=URLLIB3_PROBLEM)
-        p = self.params
-        problem = connection_problem(p)
+    def _load_params(self) -> None:
+        """Read the arguments, then, before Ansible checks anything (and may fail echoing them): hide every value
+        that could be a token, wherever it was given, the values of no_log options, and any api_url that carries
+        user info; refuse a token-shaped key, a NUL character (Ansible's invocation log fails on it naming no
+        option) and an infinite whole number (ansible-core's int check raises OverflowError, a traceback)."""
+        super()._load_params()
+        p, spec = self.params, self.argument_spec
+        hide(self, token_runs(dict(p, **{name: os.environ.get(name) for name in FALLBACK_ENV})))
+        for name, option in spec.items():
+            if option.get('no_log'):
+                for key in [name] + list(option.get('aliases', ())):
+                    hide(self, strings_in(p.get(key), keys=False))
+        for url in (p.get('api_url'), os.environ.get('TEXTILE_API_URL')):
+            if isinstance(url, str) and '@' in url and len(url.strip()) >= 8:
+                hide(self, {url, url.strip()})
+        self.api_url_given = p.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
+        problem = token_key_problem(self)
         if problem:
             self.fail_json(msg=problem)
-        self._warned_plain_http = False
-        self._warned_validate = False
+        canonical = {key: name for name, option in spec.items() for key in [name] + list(option.get('aliases', ()))}
+        where = nul_in({canonical[key]: value for key, value in p.items() if key in canonical})
+        if where:
+            self.fail_json(msg=f'{where} contains a NUL character.')
+        for name in sorted(spec):
+            if spec[name].get('type') == 'int' and is_infinite(p.get(name)):
+                self.fail_json(msg=f'{name} must be a whole number.')
+
+    def fail_json(self, msg: str, **result: Any) -> NoReturn:
+        raise Refused(self, msg, result)
+
+
+class Progress(Protocol):
+    """What a module has done so far, which every failure reports (a module that writes gives one)."""
+
+    def result(self) -> dict[str, Any]:
+        """Result values every failure carries."""
+
+    def note(self) -> str:
+        """A sentence naming the work done before a failure, or ''."""
+
+
+class NoProgress:
+    """The progress of a module that changes nothing."""
+
+    def result(self) -> dict[str, Any]:
+        return {}
+
+    def note(self) -> str:
+        return ''
+
+
+class TextileModule:
+    """One run of a module of the collection: the AnsibleModule (``module``) with the connection options, checked
+    before any request, a Textile client (``api``, ``tokens``), the run's ``progress``, and the one failure path
+    (``fail_json``)."""
+
+    def __init__(
+        self, argument_spec: dict[str, dict[str, Any]] | None = None, progress: Progress | None = None, **kwargs: Any
+    ) -> None:
+        """``kwargs`` are AnsibleModule's (``supports_check_mode``, ...); ``progress`` the work the run has done."""
+        self.progress = progress or NoProgress()
+        self.warned: set[str] = set()
+        try:
+            self.module = CheckedModule(argument_spec=generate_argspec(**(argument_spec or {})), **kwargs)
+        except Refused as refused:
+            self.module = refused.module
+            self.fail_json(refused.msg, **refused.result)
+        self.params = p = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff = self.module._diff  # pylint: disable=protected-access
+        problem = token_key_problem(self.module)
+        if problem:
+            self.fail_json(problem)
+        if not HAS_REQUESTS:
+            self.fail_json(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if URLLIB3_PROBLEM:
+            self.fail_json(URLLIB3_PROBLEM)
+        problem = connection_problem(p)
+        if problem:
+            self.fail_json(problem)
         credentials = (
             p['api_username'] is not None
             or p['api_password'] is not None
@@ -153,54 +252,17 @@ class TextileModule(AnsibleModule):
         if credentials or p.get('tokens'):
             self.warn_plain_http()
 
-    def _load_params(self) -> None:
-        super()._load_params()
-        # Before Ansible checks anything (and may fail echoing the arguments): hide every value that could be a
-        # token, wherever it was given, the values of no_log options, and any api_url that carries user info.
-        given = dict(self.params, **{name: os.environ.get(name) for name in FALLBACK_ENV})
-        hide(self, token_runs(given))
-        for name, spec in self.argument_spec.items():
-            if spec.get('no_log'):
-                for key in [name] + list(spec.get('aliases', ())):
-                    hide(self, strings_in(self.params.get(key), keys=False))
-        for url in (self.params.get('api_url'), os.environ.get('TEXTILE_API_URL')):
-            if isinstance(url, str) and '@' in url and len(url.strip()) >= 8:
-                hide(self, {url, url.strip()})
-        # Whether api_url came from the task or the environment, or is the default (for the hints of failures).
-        self.api_url_given = self.params.get('api_url') is not None or bool(os.environ.get('TEXTILE_API_URL'))
-        self._refuse_token_keys()
-        # ansible-core's int check raises OverflowError (a traceback) for an infinite value: refuse it first.
-        for name in sorted(self.argument_spec):
-            if self.argument_spec[name].get('type') == 'int' and is_infinite(self.params.get(name)):
-                self.fail_json(msg=f'{name} must be a whole number.')
-
-    def _refuse_token_keys(self) -> None:
-        """Ansible never hides dict keys: refuse a key that could be a token (a header name, or the key of a
-        mapping given where none belongs), masked in the arguments the failure echoes. Run on the raw arguments
-        and again after Ansible's checks, which turn a string such as ``name=value`` into a dict."""
-        keyed = sorted(name for name, value in self.params.items() if token_runs(keys_in(value)))
-        if keyed:
-            self.params.update({name: mask_keys(self.params[name]) for name in keyed})
-            canonical = {alias: name for name, spec in self.argument_spec.items() for alias in spec.get('aliases', ())}
-            self.fail_json(
-                msg=f'{canonical.get(keyed[0], keyed[0])} has a key (a header name) that could be a '
-                'token: a secret belongs in a value, which is hidden, never in a key.'
-            )
-
-    def _log_invocation(self) -> None:
-        # Ansible logs the arguments (to syslog) right after its own checks, and a NUL character makes that fail
-        # with a message that names no option: refuse it first, saying where it is.
-        where = nul_in({name: self.params.get(name) for name in self.argument_spec})
-        if where:
-            self.fail_json(msg=f'{where} contains a NUL character.')
-        super()._log_invocation()
+    def warn(self, warning: str) -> None:
+        """Warn once with ``warning``."""
+        if warning not in self.warned:
+            self.warned.add(warning)
+            self.module.warn(warning)
 
     def warn_plain_http(self) -> None:
         """Warn once when credentials or tokens travel over plain http to a host that is not loopback (through a
         proxy or not: a proxy is never used for loopback)."""
         url = urlsplit(self.params['api_url'].strip())
-        if url.scheme == 'http' and not is_loopback(url.hostname) and not self._warned_plain_http:
-            self._warned_plain_http = True
+        if url.scheme == 'http' and not is_loopback(url.hostname):
             through = ' through the proxy of the environment (use_proxy)' if self.api.proxy else ''
             self.warn(
                 f'api_url uses plain http to {url.hostname}{through}, which is not a loopback address: '
@@ -216,26 +278,16 @@ class TextileModule(AnsibleModule):
             return True
         matches = check_secret(token.secret, bcrypt_hash)
         if matches is None:
-            if not self._warned_validate:
-                self._warned_validate = True
-                self.warn(VALIDATE_LOG_WARNING)
+            self.warn(VALIDATE_LOG_WARNING)
             matches = self.tokens.validate(token.text)
         return matches
 
     # The one failure path
 
-    def progress(self) -> dict[str, Any]:
-        """Result values every failure carries (a module that writes returns the work done so far)."""
-        return {}
-
-    def done_note(self) -> str:
-        """A sentence naming the work done before a failure, or ''."""
-        return ''
-
     def fail_json(self, msg: str, error: TextileError | None = None, **result: Any) -> None:
         """Fail: ``msg`` (with the cause when ``error``, a TextileError, is given), then the work already done.
 
-        Every failure of the collection's modules comes here, Ansible's own argument checks included.
+        Every failure of the collection's modules comes here, Ansible's own argument checks included (``Refused``).
         """
         if error is not None:
             msg = self.explain(error, msg)
@@ -249,12 +301,12 @@ class TextileModule(AnsibleModule):
                     'exception': error.exc_class,
                 },
             )
-        note = self.done_note()
-        result = dict(self.progress(), **result, msg=f'{msg} {note}' if note else msg)
-        super().fail_json(**self._masked(result))
+        note = self.progress.note()
+        result = dict(self.progress.result(), **result, msg=f'{msg} {note}' if note else msg)
+        AnsibleModule.fail_json(self.module, **self._masked(result))  # CheckedModule's would raise Refused again
 
     def exit_json(self, **result: Any) -> None:
-        super().exit_json(**self._masked(result))
+        self.module.exit_json(**self._masked(result))
 
     def _masked(self, result: dict[str, Any]) -> dict[str, Any]:
         """What Ansible is about to return, its no_log values masked as Ansible's ``remove_values`` would, in one
@@ -266,9 +318,10 @@ class TextileModule(AnsibleModule):
         """
         if HAS_SECRETS_API:
             return result
-        if getattr(self, '_inject_invocation', True):
-            result = dict(result, invocation={'module_args': self.params})
-        shown, self.no_log_values = masked(result, self.no_log_values)
+        module = self.module
+        if getattr(module, '_inject_invocation', True):  # not yet set when the hook fails
+            result = dict(result, invocation={'module_args': module.params})
+        shown, module.no_log_values = masked(result, module.no_log_values)
         return shown
 
     def explain(self, err: TextileError, context: str) -> str:
@@ -276,7 +329,7 @@ class TextileModule(AnsibleModule):
         text = f'{context}: {err}'
         if err.kind == 'not_found' and str(err.path).endswith('/tokens'):  # a path never ends in /
             text = f'{text} {self._diagnose_404()}'
-        elif err.kind in ('connection', 'dns', 'timeout') and not self.api_url_given:
+        elif err.kind in ('connection', 'dns', 'timeout') and not self.module.api_url_given:
             text = (
                 f'{text} api_url was not set, so the default {DEFAULT_API_URL} was used: set api_url (or '
                 'TEXTILE_API_URL) when the API listens elsewhere.'

@@ -264,27 +264,19 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
 )
 
 
-class TokenModule(TextileModule):
-    """One run against one cafe: what it stores, and the work done so far (for reports and failures).
-
-    Imports and removals run in up to ``concurrency`` threads; every change of the run's state happens under
-    ``lock``, and a step that fails raises ModuleFailure, which the main thread turns into the one failure.
-    """
+class Progress:
+    """The work a run has done so far, which every failure reports: the IDs it created, removed and replaced, and
+    those it removed to replace and has not stored again. Changed under ``lock`` (imports and removals run in
+    threads)."""
 
     def __init__(self) -> None:
-        # Set before the argument checks, which may already fail through fail_json (and progress()).
         self.lock = threading.Lock()
-        self.entries: dict[str, bytes | None] = {}
-        self.before: list[str] = []
         self.created_ids: list[str] = []
         self.removed_ids: list[str] = []
         self.replaced_ids: list[str] = []
         self.unreplaced_ids: list[str] = []
-        self.replacing: set[str] = set()
-        self.lost: dict[str, TextileError] = {}  # removals sent whose answers were lost: the confirming list decides
-        super().__init__(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
-    def progress(self) -> dict[str, Any]:
+    def result(self) -> dict[str, Any]:
         with self.lock:
             return dict(
                 created_ids=sorted(self.created_ids),
@@ -293,7 +285,7 @@ class TokenModule(TextileModule):
                 changed=is_changed(self.created_ids, self.removed_ids, self.replaced_ids),
             )
 
-    def done_note(self) -> str:
+    def note(self) -> str:
         done = [
             f'{label} {", ".join(sorted(ids))}'
             for ids, label in (
@@ -311,17 +303,35 @@ class TokenModule(TextileModule):
             )
         return note.strip()
 
+
+class TokenRun:
+    """One run against one cafe: the module (``TextileModule``), what the cafe stores, and the work done so far
+    (``done``, which every failure reports).
+
+    Imports and removals run in up to ``concurrency`` threads; every change of the run's state happens under
+    ``lock``, and a step that fails raises ModuleFailure, which the main thread turns into the one failure.
+    """
+
+    def __init__(self) -> None:
+        self.done = Progress()
+        self.lock = self.done.lock
+        self.entries: dict[str, bytes | None] = {}
+        self.before: list[str] = []
+        self.replacing: set[str] = set()
+        self.lost: dict[str, TextileError] = {}  # removals sent whose answers were lost: the confirming list decides
+        self.module = TextileModule(ARGUMENT_SPEC, progress=self.done, supports_check_mode=True)
+
     def read(self, failed_msg: str = 'Listing the tokens failed') -> list[str]:
         """List the stored tokens; returns the sorted IDs and keeps each entry's bcrypt hash.
 
         An import of this run that completed while the list was on its way is kept, whatever the list says.
         """
         try:
-            listed = self.tokens.entries()
+            listed = self.module.tokens.entries()
         except TextileError as err:
             raise ModuleFailure(failed_msg, err) from None
         with self.lock:
-            for stored_id in self.created_ids + self.replaced_ids:
+            for stored_id in self.done.created_ids + self.done.replaced_ids:
                 listed.setdefault(stored_id, None)
             self.entries = listed
             return sorted(listed)
@@ -332,21 +342,21 @@ class TokenModule(TextileModule):
             return [
                 token.id
                 for token in declared
-                if token.id in self.entries and not self.secret_matches(token, self.entries[token.id])
+                if token.id in self.entries and not self.module.secret_matches(token, self.entries[token.id])
             ]
         except TextileError as err:
             raise ModuleFailure('Checking a token secret failed', err) from None
 
     def mint(self, store: bool) -> dict[str, Any]:
         """Mint a token (stored or not) and return the module result."""
-        self.warn_plain_http()
+        self.module.warn_plain_http()
         result: dict[str, Any] = dict(
             ids=self.before, created_ids=[], removed_ids=[], replaced_ids=[], changed=is_changed(minted_stored=store)
         )
-        if store and self.check_mode:
+        if store and self.module.check_mode:
             return self.with_diff(result, self.before + ['(the ID of the minted token)'])
         try:
-            minted = self.tokens.create(store=store)
+            minted = self.module.tokens.create(store=store)
         except TextileError as err:
             if store and err.sent:
                 self.fail_orphaned(err)
@@ -354,7 +364,7 @@ class TokenModule(TextileModule):
         result['token'] = mark_secret(minted)
         result['token_id'] = token_id(minted)
         if store:
-            self.created_ids.append(result['token_id'])
+            self.done.created_ids.append(result['token_id'])
             result.update(ids=sorted(set(self.before) | {result['token_id']}), created_ids=[result['token_id']])
         return self.with_diff(result, result['ids'])
 
@@ -407,7 +417,7 @@ class TokenModule(TextileModule):
 
         threads = [
             threading.Thread(target=worker, name='textile-worker')
-            for dummy in range(min(self.params['concurrency'], len(items)) - 1)
+            for dummy in range(min(self.module.params['concurrency'], len(items)) - 1)
         ]
         for thread in threads:
             thread.start()
@@ -419,7 +429,7 @@ class TokenModule(TextileModule):
 
     def remove(self, removed_id: str) -> None:
         try:
-            self.tokens.remove_id(removed_id)
+            self.module.tokens.remove_id(removed_id)
         except TextileError as err:
             if not err.sent or err.status is not None:
                 raise ModuleFailure(f'Removing the token with ID {removed_id} failed', err) from None
@@ -430,7 +440,7 @@ class TokenModule(TextileModule):
 
     def removed(self, removed_id: str) -> None:
         with self.lock:
-            (self.unreplaced_ids if removed_id in self.replacing else self.removed_ids).append(removed_id)
+            (self.done.unreplaced_ids if removed_id in self.replacing else self.done.removed_ids).append(removed_id)
 
     def confirm_removed(self, removed: list[str]) -> None:
         """DELETE answers 204 whatever happened: a removed ID still listed fails the run. A removal whose answer was
@@ -443,8 +453,10 @@ class TokenModule(TextileModule):
                 self.removed(removed_id)
         still = sorted(removed_id for removed_id in removed if removed_id in self.entries)
         if still:
-            self.removed_ids = [removed_id for removed_id in self.removed_ids if removed_id not in still]
-            self.unreplaced_ids = [removed_id for removed_id in self.unreplaced_ids if removed_id not in still]
+            self.done.removed_ids = [removed_id for removed_id in self.done.removed_ids if removed_id not in still]
+            self.done.unreplaced_ids = [
+                removed_id for removed_id in self.done.unreplaced_ids if removed_id not in still
+            ]
             unanswered = [removed_id for removed_id in still if removed_id in self.lost]
             if unanswered:
                 raise ModuleFailure(
@@ -461,17 +473,17 @@ class TokenModule(TextileModule):
         if token.id not in self.replacing:
             if stored:
                 with self.lock:
-                    self.created_ids.append(token.id)
+                    self.done.created_ids.append(token.id)
             return
         with self.lock:
-            self.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
-        if not stored and not self.secret_matches(token, self.entries[token.id]):
+            self.done.unreplaced_ids.remove(token.id)  # stored now, by this run or by another writer
+        if not stored and not self.module.secret_matches(token, self.entries[token.id]):
             raise ModuleFailure(
                 f'Another writer stored the token with ID {token.id} while this run replaced its '
                 'secret, with a secret other than the declared one; re-run to replace it.'
             )
         with self.lock:
-            self.replaced_ids.append(token.id)
+            self.done.replaced_ids.append(token.id)
 
     def store(self, token: DeclaredToken) -> bool:
         """Import a token; True when this run stored it, False when another writer had stored it first.
@@ -483,7 +495,7 @@ class TokenModule(TextileModule):
         attempt = 0
         while True:
             try:
-                self.tokens.create(token=token.text, store=True)
+                self.module.tokens.create(token=token.text, store=True)
                 with self.lock:
                     self.entries[token.id] = None
                 return True
@@ -494,30 +506,30 @@ class TokenModule(TextileModule):
                 raise ModuleFailure(what, failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
                 return failure.kind != 'bad_request'
-            if failure.kind == 'bad_request' or attempt >= self.params['retries']:
+            if failure.kind == 'bad_request' or attempt >= self.module.params['retries']:
                 raise ModuleFailure(f'{what} and the token is not stored', failure)
-            self.api.backoff(attempt)
+            self.module.api.backoff(attempt)
             attempt += 1
 
     def report(self, plan: Plan) -> dict[str, Any]:
         """The module result: the prediction in check mode, the work done otherwise."""
-        if self.check_mode:
-            self.created_ids = [token.id for token in plan.imports]
-            self.removed_ids = list(plan.removals)
-            self.replaced_ids = [token.id for token in plan.replacements]
+        if self.module.check_mode:
+            self.done.created_ids = [token.id for token in plan.imports]
+            self.done.removed_ids = list(plan.removals)
+            self.done.replaced_ids = [token.id for token in plan.replacements]
             ids = plan.ids_after
         else:
             ids = sorted(self.entries)
-        return self.with_diff(dict(ids=ids, **self.progress()), ids)
+        return self.with_diff(dict(ids=ids, **self.done.result()), ids)
 
     def with_diff(self, result: dict[str, Any], after: list[str]) -> dict[str, Any]:
-        if self._diff:
-            result['diff'] = id_diff(self.before, after, self.replaced_ids)
+        if self.module.diff:
+            result['diff'] = id_diff(self.before, after, self.done.replaced_ids)
         return result
 
     def converge(self) -> dict[str, Any]:
         """Read the cafe, decide, act (unless in check mode), and return the result."""
-        p = self.params
+        p = self.module.params
         try:
             action = choose_action(
                 p['state'], p['tokens'], p['ids'], p['exclusive'], p['keep_ids'], p['verify_secret'], p['store']
@@ -537,14 +549,14 @@ class TokenModule(TextileModule):
         else:
             mismatched = self.mismatched(declared) if p['verify_secret'] else ()
             plan = plan_present(self.before, declared, p['exclusive'], keep_ids, mismatched)
-        if not self.check_mode:
+        if not self.module.check_mode:
             self.apply(plan)
         return self.report(plan)
 
 
 def main() -> None:
-    module = TokenModule()
-    module.run(module.converge)
+    run = TokenRun()
+    run.module.run(run.converge)
 
 
 if __name__ == '__main__':

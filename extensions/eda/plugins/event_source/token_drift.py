@@ -411,7 +411,7 @@ def parse_args(args: object, utils: dict[str, ModuleType], environ: Optional[dic
             )
     max_timeout, max_retries, seconds = (
         utils['_connection'].MAX_TIMEOUT,
-        utils['_client'].MAX_RETRIES,
+        utils['_connection'].MAX_RETRIES,
         'a number of seconds',
     )
     params = {
@@ -600,7 +600,7 @@ def warn_plain_http(settings: Settings, utils: dict[str, ModuleType]) -> None:
         return
     for name, url in settings.cafes.items():
         parts = urlsplit(url)
-        if parts.scheme == 'http' and not utils['_client'].is_loopback(parts.hostname):
+        if parts.scheme == 'http' and not utils['_connection'].is_loopback(parts.hostname):
             LOGGER.warning(
                 '%s: api_url uses plain http to a host that is not a loopback address: the Basic Auth password '
                 'crosses the network unencrypted. Use https (for example behind a TLS reverse proxy).',

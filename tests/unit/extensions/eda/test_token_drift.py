@@ -158,8 +158,14 @@ def test_the_source_uses_the_collections_own_client(drift):
 
 def test_sibling_imports_find_every_module_utils_import(drift):
     directory = ROOT / 'plugins' / 'module_utils'
-    assert drift.sibling_imports((directory / '_connection.py').read_text()) == ['_client']
-    assert sorted(drift.sibling_imports((directory / '_client.py').read_text())) == ['_token_format', '_transport']
+    assert drift.sibling_imports((directory / '_connection.py').read_text()) == []
+    assert sorted(drift.sibling_imports((directory / '_client.py').read_text())) == [
+        '_connection',
+        '_failures',
+        '_server_text',
+        '_token_format',
+        '_transport',
+    ]
     assert drift.sibling_imports('import ansible_collections.textileio.textile.plugins.module_utils._x as x\n') == [
         '_x'
     ]

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.textileio.textile.plugins.module_utils._client import (
-    TextileAPI,
-    TextileError,
-    Tokens,
-    environment_proxy,
-)
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileAPI, TextileError, Tokens
+from ansible_collections.textileio.textile.plugins.module_utils._connection import environment_proxy
 
 VARIABLES = ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy')
 REMOTE = 'cafe.invalid'

@@ -11,9 +11,9 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.textileio.textile.plugins.module_utils import _client
+from ansible_collections.textileio.textile.plugins.module_utils import _client, _server_text
 from ansible_collections.textileio.textile.plugins.module_utils import _token_format as tf
-from ansible_collections.textileio.textile.plugins.module_utils._client import SERVER_TEXT_LIMIT, server_words
+from ansible_collections.textileio.textile.plugins.module_utils._server_text import SERVER_TEXT_LIMIT, server_words
 
 settings.register_profile('textile-unit', max_examples=200, deadline=None, database=None)
 settings.load_profile('textile-unit')
@@ -96,7 +96,7 @@ def test_only_bounded_runs_are_decoded(monkeypatch):
 
 def test_a_huge_answer_is_looked_at_only_up_to_a_bound_and_the_split_run_is_dropped():
     token = tf.b58encode(os.urandom(44))
-    text = ' ' * (_client.SERVER_TEXT_READ - 30) + token + ' tail'
+    text = ' ' * (_server_text.SERVER_TEXT_READ - 30) + token + ' tail'
     # The first cut splits the token: none of it may show, however few characters the cut left.
     assert not BASE58 & set(server_words(text))
 
@@ -131,8 +131,8 @@ def test_a_text_of_exactly_the_limit_is_shown_whole_and_a_word_ending_at_the_cut
 
 
 def test_an_answer_of_exactly_the_read_bound_is_looked_at_whole():
-    text = ' ' * (_client.SERVER_TEXT_READ - 4) + ' end'
-    assert len(text) == _client.SERVER_TEXT_READ and server_words(text) == 'end'
+    text = ' ' * (_server_text.SERVER_TEXT_READ - 4) + ' end'
+    assert len(text) == _server_text.SERVER_TEXT_READ and server_words(text) == 'end'
     assert server_words(text + 'x') == ''  # one more character: the run the bound split is dropped
 
 
@@ -148,22 +148,22 @@ def test_a_credential_the_server_echoes_is_never_quoted(password, before, after,
     header = session.prepare_request(requests.Request('GET', 'http://cafe')).headers['Authorization']
     session.close()
     basic = header.split()[1]
-    forms = _client.credential_forms('P1', password, {'X-Api-Key': password + '-key'})
+    forms = _server_text.credential_forms('P1', password, {'X-Api-Key': password + '-key'})
     words = server_words(f'{" " * pad}{before}{password}<b>Authorization: {header}</b>{after}', hidden=forms)
     folded = ' '.join(''.join(c if c.isprintable() else ' ' for c in password).split())
     assert basic not in words
-    assert len(folded) < _client.HIDDEN_MIN_CHARS or folded not in words
+    assert len(folded) < _server_text.HIDDEN_MIN_CHARS or folded not in words
 
 
 def test_credential_forms():
     basic = base64.b64encode('P1:pin-\u00e9'.encode('utf-8')).decode()  # as the client sends it
-    assert _client.credential_forms('P1', 'pin-\u00e9', {'X-Key': 'key-1', 'X-Short': 'no'}) == {
+    assert _server_text.credential_forms('P1', 'pin-\u00e9', {'X-Key': 'key-1', 'X-Short': 'no'}) == {
         'pin-\u00e9',
         basic,
         'key-1',
     }
-    assert _client.credential_forms(None, None, None) == set()
-    assert _client.credential_forms('P1', None, None) == {base64.b64encode(b'P1:').decode()}
+    assert _server_text.credential_forms(None, None, None) == set()
+    assert _server_text.credential_forms('P1', None, None) == {base64.b64encode(b'P1:').decode()}
 
 
 HTTP_SERVER_404 = (
@@ -222,6 +222,25 @@ def test_elements_never_closed_are_looked_for_once(monkeypatch):
             searches.append(position)
             return self.pattern.search(text, position)
 
-    monkeypatch.setattr(_client, '_UNSHOWN_END', {name: Counted(p) for name, p in _client._UNSHOWN_END.items()})
+    monkeypatch.setattr(
+        _server_text, '_UNSHOWN_END', {name: Counted(p) for name, p in _server_text._UNSHOWN_END.items()}
+    )
     assert server_words('<title><script>' * 2000 + 'end') == 'end'
     assert len(searches) == 2  # one search per element name, however many start tags follow
+
+
+def test_a_credential_inside_another_goes_with_the_longer_one():
+    # Longest first: a header value that holds the pin is hidden whole, never as the pin's mark and a tail of it
+    # ('key-' sorts before the pin, so neither order by text nor shortest first would do).
+    forms = _server_text.credential_forms('P1', 'zpin-1234', {'X-Api-Key': 'key-zpin-1234'})
+    assert server_words('echo key-zpin-1234 end', hidden=forms) == 'echo [redacted] end'
+
+
+def test_hiding_looks_at_as_much_as_is_shown():
+    # The text is cut for hiding past the bound by the longest value, never before the bound.
+    assert server_words(' ' * (_server_text.SERVER_TEXT_READ - 10) + 'end', hidden={'long-secret-value'}) == 'end'
+
+
+def test_a_credential_that_folding_shortens_to_the_minimum_is_still_hidden():
+    # 'a  bc' folds to 'a bc', exactly HIDDEN_MIN_CHARS long: hidden where the server's tab folds into a space
+    assert server_words('say a\tbc now', hidden={'a  bc'}) == 'say [redacted] now'

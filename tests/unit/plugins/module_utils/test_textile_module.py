@@ -12,8 +12,8 @@ import pytest
 from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
-from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError, is_loopback
-from ansible_collections.textileio.textile.plugins.module_utils._connection import connection_problem
+from ansible_collections.textileio.textile.plugins.module_utils._client import TextileError
+from ansible_collections.textileio.textile.plugins.module_utils._connection import connection_problem, is_loopback
 from ansible_collections.textileio.textile.plugins.module_utils._textile_module import (
     TextileModule,
     connection_argument_spec,
@@ -211,14 +211,18 @@ class TestCheckSecret:
 
 
 def test_a_failure_carries_the_progress_and_names_the_work_done(monkeypatch):
-    class Writer(TextileModule):
-        def progress(self):
+    class Writer:
+        def result(self):
             return dict(created_ids=['a' * 24])
 
-        def done_note(self):
+        def note(self):
             return 'Work was done.'
 
-    result = run_main(monkeypatch, lambda: Writer(argument_spec={}).fail_json('Something broke.', removed_ids=[]), {})
+    result = run_main(
+        monkeypatch,
+        lambda: TextileModule(argument_spec={}, progress=Writer()).fail_json('Something broke.', removed_ids=[]),
+        {},
+    )
     assert result['msg'] == 'Something broke. Work was done.'
     assert result['created_ids'] == ['a' * 24] and result['removed_ids'] == []
 
@@ -501,10 +505,10 @@ class TestTheModulesOwnMaskingReturnsWhatAnsiblesWould:
         def main():
             module = TextileModule(argument_spec=dict(tokens=dict(type='list', elements='str', no_log=True)))
             for inject in (True, False):
-                module._inject_invocation = inject  # pylint: disable=protected-access
-                module.no_log_values = set(tokens)
+                module.module._inject_invocation = inject  # pylint: disable=protected-access
+                module.module.no_log_values = set(tokens)
                 seen[inject] = module._masked({'msg': f'x{tokens[1]}y', 'count': 3})  # pylint: disable=protected-access
-                seen[inject, 'left'] = module.no_log_values
+                seen[inject, 'left'] = module.module.no_log_values
             module.exit_json(changed=False)
 
         run_main(monkeypatch, main, dict(tokens=tokens))

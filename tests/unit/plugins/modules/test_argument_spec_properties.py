@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _textile_module as _module
-from ansible_collections.textileio.textile.plugins.module_utils._client import MAX_RETRIES
-from ansible_collections.textileio.textile.plugins.module_utils._connection import MAX_TIMEOUT
+from ansible_collections.textileio.textile.plugins.module_utils._connection import MAX_RETRIES, MAX_TIMEOUT
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, b58encode
 from ansible_collections.textileio.textile.plugins.module_utils._token_plan import MAX_CONCURRENCY
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token, textile_cafe_token_info
