@@ -623,7 +623,7 @@ def assert_no_secret(secrets, *texts):
             assert secret not in text, 'a secret in %r' % text[:200]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_generated_args_start_cleanly_or_fail_naming_an_arg(drift, sim, recorder, data):
     """Whatever the args hold, configure() accepts them or raises one ValueError naming an arg, never echoing a
@@ -703,7 +703,7 @@ ANSWERS = st.one_of(
 )
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=ANSWERS, status=st.sampled_from([200, 200, 200, 401, 404, 500]), exclusive=st.booleans())
 def test_generated_list_answers_give_a_state_and_never_a_secret(drift, sim, recorder, answer, status, exclusive):
     """Whatever a cafe answers, a poll gives one of the three states, IDs only: no traceback, no token (a token

@@ -231,7 +231,7 @@ def overlapping(strings, values):
     return False
 
 
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=PROPERTY_EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(results_and_values())
 def test_masked_hides_everything_remove_values_hides(case):
     result, values = case

@@ -29,8 +29,6 @@ from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers im
 EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '40'))
 SETTINGS = settings(
     max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 REMOTE = 'cafe.invalid'
