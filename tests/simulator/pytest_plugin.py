@@ -36,14 +36,14 @@ def make_token(id_bytes=None, secret=None):
 
 
 class Sim:
-    """A running simulator (``server``: a ``SimServer`` or a ``SimProcess``) and a small ``requests`` wrapper
-    (redirects are never followed)."""
+    """A running simulator, ``server`` (a ``SimServer`` or a ``SimProcess``, whose attributes it shows: ``url``,
+    ``port``, ``control``, ...), and a small ``requests`` wrapper (redirects are never followed)."""
 
     def __init__(self, server):
         self.server = server
-        self.url = server.url
-        self.port = server.port
-        self.control = server.control
+
+    def __getattr__(self, name):
+        return getattr(self.server, name)
 
     def call(self, method, path, opts=None, **kwargs):
         requests = pytest.importorskip('requests')
