@@ -409,8 +409,8 @@ def test_use_proxy_reaches_the_client(drift, monkeypatch):
     monkeypatch.delenv('NO_PROXY', raising=False)
     monkeypatch.delenv('no_proxy', raising=False)
     cafes = {'cafe': 'http://cafe.example.org:40600', 'here': 'http://127.0.0.1:40600'}
-    for given, proxy in ((True, 'http://proxy.example.org:3128'), ('no', None), (None, None)):
-        args = {'cafes': cafes} if given is None else {'cafes': cafes, 'use_proxy': given}
+    for use_proxy, proxy in ((True, 'http://proxy.example.org:3128'), ('no', None), (None, None)):
+        args = {'cafes': cafes} if use_proxy is None else {'cafes': cafes, 'use_proxy': use_proxy}
         settings_, utils = drift.configure(args, {})
         apis = {name: utils['_client'].TextileAPI(url, **settings_.client) for name, url in cafes.items()}
         assert (apis['cafe'].proxy, apis['here'].proxy) == (proxy, None)
