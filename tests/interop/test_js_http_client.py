@@ -41,12 +41,6 @@ CAPTURED_CREATE = [
 EMPTY = {"X-Textile-Args": "", "X-Textile-Opts": ""}
 
 
-@pytest.fixture
-def sim():
-    with sim_module.SimServer(bcrypt_cost=4) as server:
-        yield server
-
-
 def drive(url, *steps, env=None):
     """Run the driver; returns (results, unhandled rejections)."""
     answer = subprocess.run(

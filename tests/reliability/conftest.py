@@ -1,26 +1,19 @@
+# Copyright (c) textileio.textile contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures of the reliability suite (helpers are in reliability.py).
-
-The fixtures are the scenario harness's own (tests/scenarios/conftest.py: ``run_playbook``,
-``sim``, ``sim_factory``, ``secrets``, ``new_token``, ``tls_ca``, ...), loaded here under another module
-name so that every run of this suite gets the same secrets scan and the same simulators.
-"""
+"""The fixtures of the reliability suite (the playbook suite's): the simulator plugin's (``sim``, ``sim_factory``, ``tls_ca``) and the
+playbook harness's (``run_playbook``, ``secrets``, ``new_token``, ...; see harness.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+import pytest
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-if str(SCENARIOS) not in sys.path:
-    sys.path.insert(0, str(SCENARIOS))
+pytest_plugins = [
+    "ansible_collections.textileio.textile.tests.simulator.pytest_plugin",
+    "ansible_collections.textileio.textile.tests.scenarios.harness",
+]
 
-_spec = importlib.util.spec_from_file_location("textile_scenario_fixtures", SCENARIOS / "conftest.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
 
-# Every fixture of the scenario conftest, under its own name.
-globals().update(
-    {name: value for name, value in vars(_fixtures).items() if type(value).__name__ == "FixtureFunctionDefinition"}
-)
+@pytest.fixture
+def sim_process():
+    """Each simulator runs as a process of its own, as a cafe does, and its password is a registered secret."""
+    return True

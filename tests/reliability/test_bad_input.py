@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 
-from harness import make_token, playbook, token_id
-from reliability import FAST, INFO_MODULE, attempt
-
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode as b58
+from ansible_collections.textileio.textile.tests.scenarios.harness import FAST, INFO_MODULE, attempt, playbook, token_id
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 GOOD = make_token()
 GOOD_ID = token_id(GOOD)

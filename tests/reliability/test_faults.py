@@ -10,8 +10,15 @@ declared token stored, each imported exactly once, and no undeclared token remov
 from __future__ import annotations
 
 import pytest
-from harness import module_task, playbook, token_id
-from reliability import FAST, attempt, count
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    FAST,
+    attempt,
+    count,
+    module_task,
+    playbook,
+    token_id,
+)
 
 LIST = "/api/v0/tokens"
 FAILS, SUCCEEDS, EITHER = "fails", "succeeds", "either"

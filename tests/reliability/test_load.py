@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from harness import ids_of, module_task, playbook
-from reliability import FAST, count
+from ansible_collections.textileio.textile.tests.scenarios.harness import FAST, count, ids_of, module_task, playbook
 
 HOSTS = 10
 TOKENS = 50

@@ -7,8 +7,9 @@ import re
 
 import pytest
 import requests
-from harness import ids_of, playbook
-from reliability import FAST, attempt
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import FAST, attempt, ids_of, playbook
+from ansible_collections.textileio.textile.tests.simulator import tlsutil
 
 # Many hosts export a CA bundle for requests; ca_path and validate_certs=false must still be obeyed there.
 ENVIRONMENTS = {
@@ -19,10 +20,8 @@ ENVIRONMENTS = {
 
 
 @pytest.fixture(scope="module")
-def other_ca(tmp_path_factory, tls_ca):  # pylint: disable=unused-argument
+def other_ca(tmp_path_factory):
     """A CA that did not sign the simulator's certificate (made with the helper that made ``tls_ca``)."""
-    import tlsutil  # pylint: disable=import-error,import-outside-toplevel
-
     return tlsutil.make_test_ca(str(tmp_path_factory.mktemp("other-ca")), name="some other CA").ca_cert
 
 

@@ -2,8 +2,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Playbook integration harness: run real ansible-playbook against the simulator and check for leaks.
 
-Used through the fixtures in conftest.py (``sim``, ``sim_factory``, ``secrets``, ``new_token``,
-``run_playbook``, ``tls_ca``); the plain helpers (``make_token``, ``token_id``) can be imported too.
+A pytest plugin (tests/scenarios/conftest.py and tests/reliability/conftest.py name it in ``pytest_plugins``,
+beside tests/simulator/pytest_plugin.py, whose ``sim``, ``sim_factory`` and ``tls_ca`` run each simulator as a
+process of its own there) and the helpers of the playbook suites, imported from here by their test modules.
+
+Fixtures:
+
+- ``run_playbook(playbook, inventory=None, extra_vars=None, env=None, check=False, diff=False,
+  verbosity=4, expect_rc=0, mint_task=None, args=(), scan_paths=())`` -> ``PlaybookResult``
+  (``rc``, ``stdout``, ``stderr``, ``result["task name"]``, ``host_results(name)``, ``recap``,
+  ``changed``, ``failed``, ``run_dir``).
+- ``secrets``: the registry every run is scanned against (a simulator's password is registered there);
+  ``new_token()`` makes a token (``make_token``) and registers it.
+- ``installed``: the collection built into a tarball and installed from it; ``site``: the README's directory.
 
 Every ``run_playbook`` call:
 
@@ -24,22 +35,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets as _random
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import base58
+import pytest
+import yaml
+
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "tests" / "simulator") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "tests" / "simulator"))
 
 
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+BIN = Path(sys.executable).parent
+ANSIBLE_PLAYBOOK = BIN / "ansible-playbook"
 MASK = "********"
-TOKEN_BYTES = 44
 ID_BYTES = 12
 
 # Task banners of the default stdout callback; text between two banners belongs to one task.
@@ -48,14 +62,6 @@ _BANNERS = ("PLAY [", "TASK [", "RUNNING HANDLER [", "PLAY RECAP")
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [^|]*\| ")
 # A collection playbook's name, e.g. textileio.textile.provision.
 _FQCN = re.compile(r"\A[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+\Z")
-
-
-def make_token(id_bytes=None, secret=None):
-    """A fresh go-textile token: base58 of 44 bytes (12-byte ID + 32-byte secret), random by default."""
-    id_bytes = _random.token_bytes(ID_BYTES) if id_bytes is None else bytes(id_bytes)
-    secret = _random.token_bytes(TOKEN_BYTES - ID_BYTES) if secret is None else bytes(secret)
-    assert len(id_bytes) == ID_BYTES and len(secret) == TOKEN_BYTES - ID_BYTES
-    return base58.b58encode(id_bytes + secret).decode("ascii")
 
 
 def token_id(token):
@@ -421,3 +427,290 @@ def validates(sim, token, auth=None, verify=True):
     answer = requests.get("%s/api/v0/tokens/%s" % (sim.url, token), auth=auth, verify=verify, timeout=30)
     assert answer.status_code in (200, 401), answer.status_code
     return answer.status_code == 200
+
+
+# ---- fixtures ----------------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "compat: fast representative subset, also run on the oldest supported ansible-core/Python line"
+    )
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory):
+    return setup_collections_path(tmp_path_factory.mktemp("collections"))
+
+
+@pytest.fixture
+def secrets():
+    return SecretRegistry()
+
+
+@pytest.fixture
+def new_token(secrets):
+    def make(id_bytes=None, secret=None):
+        return secrets.add(make_token(id_bytes, secret))
+
+    return make
+
+
+@pytest.fixture
+def run_playbook(tmp_path, collections_path, secrets):
+    return PlaybookRunner(tmp_path, collections_path, secrets)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The collection built into a tarball and installed from it: (tarball, collections path)."""
+    base = tmp_path_factory.mktemp("packaged")
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(base)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tarball = next(base.glob("textileio-textile-*.tar.gz"))
+    path = base / "collections"
+    # --force: a copy found on sys.path (PYTHONPATH of the test run) must not count as installed
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(path), str(tarball)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert (path / "ansible_collections" / "textileio" / "textile" / "MANIFEST.json").is_file()
+    return tarball, path
+
+
+# ---- the roles and playbooks -------------------------------------------------------------------------------------
+
+CAFE_TOKENS_SHOW = "textileio.textile.cafe_tokens : Show the token IDs this run changed and the IDs stored on the cafe"
+REPORT_PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
+REPORT_DRIFT = (
+    "textileio.textile.cafe_token_report : "
+    "Fail when the fleet drifts from the expected token IDs or a cafe could not be read"
+)
+
+
+def fleet(sims, hostvars=None, **group_vars):
+    """A YAML inventory: group textile_cafes with one host cafeN per simulator (textile_api_url set)."""
+    hosts = {}
+    for number, sim in enumerate(sims, 1):
+        name = "cafe%d" % number
+        hosts[name] = {"textile_api_url": sim.url}
+        hosts[name].update((hostvars or {}).get(name, {}))
+    return {"all": {"children": {"textile_cafes": {"hosts": hosts, "vars": group_vars}}}}
+
+
+def fqcn_playbook(name):
+    """A playbook that runs the collection playbook textileio.textile.<name> by its FQCN."""
+    return "- name: Run textileio.textile.%s\n  ansible.builtin.import_playbook: textileio.textile.%s\n" % (name, name)
+
+
+def api_requests(sim, method=None):
+    return [(r["method"], r["path"]) for r in sim.control.requests() if method in (None, r["method"])]
+
+
+def writes(sim):
+    return [r for r in api_requests(sim) if r[0] != "GET"]
+
+
+# ---- the report ----------------------------------------------------------------------------------------------------
+
+
+def read_report(result, directory="textile-cafe-report"):
+    base = result.run_dir / "work" / directory
+    data = json.loads((base / "textile-cafe-report.json").read_text(encoding="utf-8"))
+    page = (base / "textile-cafe-report.html").read_text(encoding="utf-8")
+    return base, data, page
+
+
+class Cells(HTMLParser):
+    """The report page's tables as rows of ``(text, class)`` cells, keyed by table id (or class and position)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._key, self._row, self._cell = {}, None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._key = attrs.get("id") or "%s:%d" % (attrs.get("class"), len(self.tables))
+            self.tables[self._key] = []
+        elif tag == "tr" and self._key:
+            self._row = []
+            self.tables[self._key].append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ([], set((attrs.get("class") or "").split()))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(("".join(self._cell[0]).strip(), self._cell[1]))
+            self._cell = None
+        elif tag == "table":
+            self._key = self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0].append(data)
+
+
+def cells(page):
+    parser = Cells()
+    parser.feed(page)
+    return parser.tables
+
+
+STATES = {"stored", "missing", "unexpected", "blank", "unknown"}
+
+
+def matrix_states(tables):
+    """``{id: [state of each cafe column]}`` from the matrix: the one state class of each cell, checked
+    against the cell's text (a blank cell is empty)."""
+    found = {}
+    for row in tables["matrix"][1:]:
+        states = []
+        for text, classes in row[2:]:
+            (state,) = classes & STATES
+            assert text == ("" if state == "blank" else state)
+            states.append(state)
+        found[row[0][0]] = states
+    return found
+
+
+# ---- the README ----------------------------------------------------------------------------------------------------
+
+README = REPO_ROOT / "README.md"
+
+MOBILE_APP_ID = "a7d0589658d9f2a58c647400"  # the README's client "we do not manage", labelled "mobile app"
+
+DEPARTED_ID = "0f1e2d3c4b5a69788796a5b4"  # the README's client that left
+
+ACCOUNT = "P4readmeTestAccountAddress"
+
+# The IDs of the fleet's tokens: the README's drift.yml expects them (textile_drift_expected_ids).
+FLEET_IDS = ("5d1c3b2a4e6f708192a3b4c5", "9e8d7c6b5a4f3e2d1c0b0a99")
+
+
+def code_blocks(path, *languages):
+    """The fenced code blocks of a Markdown file whose language is one of ``languages``, in order."""
+    found = re.findall(r"^```([a-z]*)\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
+    return [text for language, text in found if language in languages]
+
+
+def yaml_block(start):
+    """The README's YAML block that starts with ``start``."""
+    (block,) = [b for b in code_blocks(README, "yaml") if b.startswith(start)]
+    return block
+
+
+def tarball_block():
+    """The README's EE file of the tarball form, parsed, and the tarball's file name it expects beside it."""
+    definition = yaml.safe_load(yaml_block("# execution-environment.yml, the collection from"))
+    (extra,) = definition["additional_build_files"]
+    return definition, extra["src"]
+
+
+def shell_commands(path):
+    """Every command line of the shell blocks of ``path``, without comments."""
+    lines = []
+    for block in code_blocks(path, "bash", "sh", "shell", "console"):
+        for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():  # a line ending in \ goes on on the next one
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+@pytest.fixture
+def site(tmp_path, sim_factory, secrets, new_token):
+    """A directory as the README lays it out, with two simulated cafes behind Basic Auth.
+
+    ``inventory.yml`` is the README's; ``group_vars/textile_cafes/vault.yml`` holds the ``vault_*`` variables,
+    encrypted; ``test-connections.yml`` points each cafe host at its simulator.
+    """
+    base = tmp_path / "site"
+    (base / "group_vars" / "textile_cafes").mkdir(parents=True)
+    pin = secrets.add("readme-daemon-pin-%s" % token_id(new_token())[:8])
+    cafes = {
+        "cafe-eu-1": sim_factory(username=ACCOUNT, password=pin),
+        "cafe-us-1": sim_factory(username=ACCOUNT, password=pin),
+    }
+    tokens = SimpleNamespace(
+        fleet=[new_token(id_bytes=bytes.fromhex(fleet_id)) for fleet_id in FLEET_IDS],
+        retired=[new_token()],
+        departed=new_token(),
+        mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
+        client_gone=new_token(id_bytes=bytes.fromhex(DEPARTED_ID)),
+    )
+    inventory = base / "inventory.yml"
+    inventory.write_text(yaml_block("# inventory.yml"), encoding="utf-8")
+    password_file = base / "vault-password"
+    password_file.write_text(secrets.add("readme-vault-password-%s" % token_id(new_token())[:8]), encoding="utf-8")
+    vault = base / "group_vars" / "textile_cafes" / "vault.yml"
+    vault.write_text(
+        yaml.safe_dump(
+            {
+                "vault_textile_account_address": ACCOUNT,
+                "vault_textile_pin": pin,
+                "vault_textile_fleet_tokens": tokens.fleet,
+                "vault_textile_retired_tokens": tokens.retired,
+                "vault_departed_token": tokens.departed,
+            }
+        ),
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
+    connections = base / "test-connections.yml"
+    connections.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "textile_cafes": {
+                            "hosts": {
+                                name: {"textile_api_url": sim.url, "ansible_connection": "local"}
+                                for name, sim in cafes.items()
+                            }
+                        }
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    return SimpleNamespace(
+        base=base,
+        inventory=inventory,
+        cafes=cafes,
+        tokens=tokens,
+        connections=["-i", str(connections)],
+        vault=["--vault-password-file", str(password_file)],
+        args=["-i", str(connections), "--vault-password-file", str(password_file)],
+    )
+
+
+# ---- the reliability suite ------------------------------------------------------------------------------------------
+
+INFO_MODULE = "textile_cafe_token_info"
+# Pipelining sends each module over the local connection's stdin: fewer processes per task, same module run.
+FAST = {"ANSIBLE_PIPELINING": "true"}
+
+
+def attempt(name, module="textile_cafe_token", **options):
+    """A module task whose failure is recorded for the test to judge instead of ending the play."""
+    return module_task(name, options, module=module, ignore_errors=True)
+
+
+def count(requests, method, path=None):
+    """How many requests of the simulator's log used ``method`` (and ``path``, when given)."""
+    return sum(1 for r in requests if r["method"] == method and (path is None or r["path"] == path))

@@ -26,8 +26,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import ids_of, token_id
-from textile_sim import closed_port
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import ids_of, token_id
+from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port
 
 ansible_runner = pytest.importorskip(
     "ansible_runner", reason="ansible-runner is not installed (the main line's requirements bring it)"

@@ -13,7 +13,8 @@ import secrets as random_bytes
 
 import base58
 import pytest
-from harness import ids_of, module_task, playbook, token_id
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import ids_of, module_task, playbook, token_id
 
 
 def test_no_op_over_many_tokens_with_verify_secret_is_one_request(sim, run_playbook, new_token):

@@ -8,7 +8,15 @@ textile_cafe_token_info target's (tests/integration/targets); here, what needs f
 from __future__ import annotations
 
 import pytest
-from harness import ids_of, info_task, make_token, module_task, playbook, token_id
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    ids_of,
+    info_task,
+    module_task,
+    playbook,
+    token_id,
+)
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 
 def test_info_follows_the_token_module(sim, run_playbook, new_token):

@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness import ANSIBLE_PLAYBOOK, REPO_ROOT
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import ANSIBLE_PLAYBOOK, REPO_ROOT
 
 parser = pytest.importorskip(
     "antsibull_docs_parser.parser",

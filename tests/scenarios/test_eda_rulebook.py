@@ -24,7 +24,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import ids_of, token_id
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    README,
+    ids_of,
+    shell_commands,
+    token_id,
+    yaml_block,
+)
 
 BIN = Path(sys.executable).parent
 RULEBOOK = BIN / "ansible-rulebook"
@@ -36,9 +43,6 @@ if not RULEBOOK.exists():
 if not shutil.which("java"):
     pytest.skip("ansible-rulebook needs Java 17 (Debian: openjdk-17-jre-headless)", allow_module_level=True)
 
-# fixtures of other suites: the built and installed collection, the README's cafes, vault and inventory
-from test_playbooks_packaging import installed  # noqa: E402,F401  # pylint: disable=unused-import
-from test_readme import site, yaml_block  # noqa: E402,F401  # pylint: disable=unused-import
 
 BOUND = 240  # seconds: a bound on a wait for what takes seconds, never a timing assertion
 EVENT_BANNER = re.compile(r"^\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*+$")
@@ -234,7 +238,7 @@ def test_once_the_events_of_a_fleet_are_exactly_the_contracts(tmp_path, rulebook
     stray = new_token()
     in_sync.control.seed(fleet)
     drifted.control.seed([fleet[0], stray])
-    from textile_sim import closed_port  # noqa: PLC0415 (the simulator's directory is on sys.path via harness)
+    from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port  # noqa: PLC0415
 
     down = f"http://127.0.0.1:{closed_port()}"
     args = {
@@ -369,9 +373,7 @@ def test_the_readme_rulebook_command_heals_a_cafe_as_written(site, rulebooks, tm
     (inventory / "group_vars").symlink_to(site.base / "group_vars", target_is_directory=True)
     # where the simulated cafes listen, as test_readme.py's other runs add it, and the Python that has requests
     write(inventory / "test-connections.yml", cafe_inventory({name: sim.url for name, sim in site.cafes.items()}))
-    from test_readme import SHELL_COMMANDS  # noqa: PLC0415
-
-    (command,) = [c for c in SHELL_COMMANDS if c.startswith("ansible-rulebook")]
+    (command,) = [c for c in shell_commands(README) if c.startswith("ansible-rulebook")]
     args = command.split()[1:]
     rulebook = rulebooks("readme")
     rulebook.work = site.base  # the README's commands run where its files are

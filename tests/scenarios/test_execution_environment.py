@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import REPO_ROOT, token_id
-from test_readme import tarball_block
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPO_ROOT, tarball_block, token_id
 
 BASE_IMAGE = os.environ.get("TEXTILE_EE_BASE_IMAGE")
 pytestmark = pytest.mark.skipif(

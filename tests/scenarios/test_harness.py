@@ -8,7 +8,9 @@ import json
 import urllib.request
 
 import pytest
-from harness import make_token, token_id
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import token_id
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 pytestmark = pytest.mark.compat
 

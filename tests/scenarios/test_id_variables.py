@@ -9,11 +9,10 @@ The filter behind the check takes thousands of such values in tests/unit/plugins
 from __future__ import annotations
 
 import pytest
-from harness import token_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_roles import fleet, fqcn_playbook
 
+from ansible_collections.textileio.textile.tests.scenarios.harness import fleet, fqcn_playbook, token_id
 from ansible_collections.textileio.textile.tests.unit.plugins.filter.id_strategies import (
     IDS,
     NEAR_IDS,

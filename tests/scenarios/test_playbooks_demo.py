@@ -13,7 +13,8 @@ import socket
 import subprocess
 
 import base58
-from harness import REPO_ROOT
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPO_ROOT
 
 # Any base58 run long enough to be a token (59 to 61 characters for 44 bytes).
 TOKEN_SHAPED = re.compile(r"[1-9A-HJ-NP-Za-km-z]{55,64}")

@@ -12,33 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import REPO_ROOT, token_id
-from test_roles import fleet, fqcn_playbook
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import fleet, fqcn_playbook, token_id
 
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """The collection built into a tarball and installed from it: (tarball, collections path)."""
-    base = tmp_path_factory.mktemp("packaged")
-    subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(base)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    tarball = next(base.glob("textileio-textile-*.tar.gz"))
-    path = base / "collections"
-    # --force: a copy found on sys.path (PYTHONPATH of the test run) must not count as installed
-    subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(path), str(tarball)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert (path / "ansible_collections" / "textileio" / "textile" / "MANIFEST.json").is_file()
-    return tarball, path
 
 
 def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):

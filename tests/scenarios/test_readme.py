@@ -22,21 +22,26 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
-from harness import REPO_ROOT, ids_of, token_id
-from test_roles import SHOW, writes
 
-README = REPO_ROOT / "README.md"
+from ansible_collections.textileio.textile.tests.scenarios.harness import CAFE_TOKENS_SHOW as SHOW
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    MOBILE_APP_ID,
+    README,
+    REPO_ROOT,
+    code_blocks,
+    ids_of,
+    shell_commands,
+    tarball_block,
+    token_id,
+    writes,
+    yaml_block,
+)
+
 ROLE_READMES = sorted((REPO_ROOT / "roles").glob("*/README.md"))
 BIN = Path(sys.executable).parent
-MOBILE_APP_ID = "a7d0589658d9f2a58c647400"  # the README's client "we do not manage", labelled "mobile app"
-DEPARTED_ID = "0f1e2d3c4b5a69788796a5b4"  # the README's client that left
-ACCOUNT = "P4readmeTestAccountAddress"
-# The IDs of the fleet's tokens: the README's drift.yml expects them (textile_drift_expected_ids).
-FLEET_IDS = ("5d1c3b2a4e6f708192a3b4c5", "9e8d7c6b5a4f3e2d1c0b0a99")
 
 # Every command line of the README's shell blocks, and which test runs or checks it.
 SHELL_COMMANDS = {
@@ -80,111 +85,6 @@ SHELL_COMMANDS = {
         "tests/scenarios/test_rotate.py::test_the_readme_rotation_examples_run_as_written"
     ),
 }
-
-
-def code_blocks(path, *languages):
-    """The fenced code blocks of a Markdown file whose language is one of ``languages``, in order."""
-    found = re.findall(r"^```([a-z]*)\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
-    return [text for language, text in found if language in languages]
-
-
-def yaml_block(start):
-    """The README's YAML block that starts with ``start``."""
-    (block,) = [b for b in code_blocks(README, "yaml") if b.startswith(start)]
-    return block
-
-
-def tarball_block():
-    """The README's EE file of the tarball form, parsed, and the tarball's file name it expects beside it."""
-    definition = yaml.safe_load(yaml_block("# execution-environment.yml, the collection from"))
-    (extra,) = definition["additional_build_files"]
-    return definition, extra["src"]
-
-
-def shell_commands(path):
-    """Every command line of the shell blocks of ``path``, without comments."""
-    lines = []
-    for block in code_blocks(path, "bash", "sh", "shell", "console"):
-        for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():  # a line ending in \ goes on on the next one
-            line = line.split("  #")[0].strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
-    return lines
-
-
-@pytest.fixture
-def site(tmp_path, sim_factory, secrets, new_token):
-    """A directory as the README lays it out, with two simulated cafes behind Basic Auth.
-
-    ``inventory.yml`` is the README's; ``group_vars/textile_cafes/vault.yml`` holds the ``vault_*`` variables,
-    encrypted; ``test-connections.yml`` points each cafe host at its simulator.
-    """
-    base = tmp_path / "site"
-    (base / "group_vars" / "textile_cafes").mkdir(parents=True)
-    pin = secrets.add("readme-daemon-pin-%s" % token_id(new_token())[:8])
-    cafes = {
-        "cafe-eu-1": sim_factory(username=ACCOUNT, password=pin),
-        "cafe-us-1": sim_factory(username=ACCOUNT, password=pin),
-    }
-    tokens = SimpleNamespace(
-        fleet=[new_token(id_bytes=bytes.fromhex(fleet_id)) for fleet_id in FLEET_IDS],
-        retired=[new_token()],
-        departed=new_token(),
-        mobile=new_token(id_bytes=bytes.fromhex(MOBILE_APP_ID)),
-        client_gone=new_token(id_bytes=bytes.fromhex(DEPARTED_ID)),
-    )
-    inventory = base / "inventory.yml"
-    inventory.write_text(yaml_block("# inventory.yml"), encoding="utf-8")
-    password_file = base / "vault-password"
-    password_file.write_text(secrets.add("readme-vault-password-%s" % token_id(new_token())[:8]), encoding="utf-8")
-    vault = base / "group_vars" / "textile_cafes" / "vault.yml"
-    vault.write_text(
-        yaml.safe_dump(
-            {
-                "vault_textile_account_address": ACCOUNT,
-                "vault_textile_pin": pin,
-                "vault_textile_fleet_tokens": tokens.fleet,
-                "vault_textile_retired_tokens": tokens.retired,
-                "vault_departed_token": tokens.departed,
-            }
-        ),
-        encoding="utf-8",
-    )
-    subprocess.run(
-        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file), str(vault)],
-        check=True,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
-    connections = base / "test-connections.yml"
-    connections.write_text(
-        yaml.safe_dump(
-            {
-                "all": {
-                    "children": {
-                        "textile_cafes": {
-                            "hosts": {
-                                name: {"textile_api_url": sim.url, "ansible_connection": "local"}
-                                for name, sim in cafes.items()
-                            }
-                        }
-                    }
-                }
-            }
-        ),
-        encoding="utf-8",
-    )
-    return SimpleNamespace(
-        base=base,
-        inventory=inventory,
-        cafes=cafes,
-        tokens=tokens,
-        connections=["-i", str(connections)],
-        vault=["--vault-password-file", str(password_file)],
-        args=["-i", str(connections), "--vault-password-file", str(password_file)],
-    )
 
 
 def run_shell_line(run_playbook, site, line, expect_rc=0):

@@ -8,26 +8,28 @@ import html
 import json
 import re
 import stat
-from html.parser import HTMLParser
 
 import pytest
-from harness import REPO_ROOT, ids_of, token_id
-from test_roles import fleet, fqcn_playbook
-from textile_sim import closed_port
 
-PLAYBOOK = REPO_ROOT / "playbooks" / "report.yml"
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    REPO_ROOT,
+    STATES,
+    cells,
+    fleet,
+    fqcn_playbook,
+    ids_of,
+    matrix_states,
+    read_report,
+    token_id,
+)
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPORT_DRIFT as DRIFT
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPORT_PLAYBOOK as PLAYBOOK
+from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port
+
 ROLE = "textileio.textile.cafe_token_report : "
 STATS = ROLE + "Publish the fleet summary as a statistic for AWX and Automation Platform"
-DRIFT = ROLE + "Fail when the fleet drifts from the expected token IDs or a cafe could not be read"
 SHOW = ROLE + "Show the verdict, the fleet summary and where the report is"
 CHECK = ROLE + "Check the expected token IDs and the keys of the labels"
-
-
-def read_report(result, directory="textile-cafe-report"):
-    base = result.run_dir / "work" / directory
-    data = json.loads((base / "textile-cafe-report.json").read_text(encoding="utf-8"))
-    page = (base / "textile-cafe-report.html").read_text(encoding="utf-8")
-    return base, data, page
 
 
 @pytest.mark.compat
@@ -185,59 +187,6 @@ def test_report_dir_option_and_relative_paths(sim_factory, run_playbook):
     assert data["cafes"]["cafe1"]["count"] == 0
     shown = result[SHOW]["msg"]
     assert shown["html"] == str((result.run_dir / "work" / "out/fleet/textile-cafe-report.html").resolve())
-
-
-class Cells(HTMLParser):
-    """The report page's tables as rows of ``(text, class)`` cells, keyed by table id (or class and position)."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self._key, self._row, self._cell = {}, None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._key = attrs.get("id") or "%s:%d" % (attrs.get("class"), len(self.tables))
-            self.tables[self._key] = []
-        elif tag == "tr" and self._key:
-            self._row = []
-            self.tables[self._key].append(self._row)
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ([], set((attrs.get("class") or "").split()))
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(("".join(self._cell[0]).strip(), self._cell[1]))
-            self._cell = None
-        elif tag == "table":
-            self._key = self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell[0].append(data)
-
-
-def cells(page):
-    parser = Cells()
-    parser.feed(page)
-    return parser.tables
-
-
-STATES = {"stored", "missing", "unexpected", "blank", "unknown"}
-
-
-def matrix_states(tables):
-    """``{id: [state of each cafe column]}`` from the matrix: the one state class of each cell, checked
-    against the cell's text (a blank cell is empty)."""
-    found = {}
-    for row in tables["matrix"][1:]:
-        states = []
-        for text, classes in row[2:]:
-            (state,) = classes & STATES
-            assert text == ("" if state == "blank" else state)
-            states.append(state)
-        found[row[0][0]] = states
-    return found
 
 
 def html_fault(sim):

@@ -13,9 +13,17 @@ import subprocess
 import zlib
 
 import pytest
-from harness import token_id
-from test_report import PLAYBOOK, STATES, cells, closed_port, matrix_states, read_report
-from test_roles import fleet
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPORT_PLAYBOOK as PLAYBOOK
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    STATES,
+    cells,
+    fleet,
+    matrix_states,
+    read_report,
+    token_id,
+)
+from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [

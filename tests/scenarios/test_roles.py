@@ -8,7 +8,18 @@ import os
 
 import base58
 import pytest
-from harness import REPO_ROOT, ids_of, token_id, validates
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import CAFE_TOKENS_SHOW as SHOW
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    REPO_ROOT,
+    api_requests,
+    fleet,
+    fqcn_playbook,
+    ids_of,
+    token_id,
+    validates,
+    writes,
+)
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ROLE = "textileio.textile.cafe_tokens : "
@@ -16,32 +27,8 @@ TOKEN_CALLS = (
     ROLE + "Declare the tokens of cafe_tokens_present",
     ROLE + "Remove the tokens of cafe_tokens_absent and cafe_tokens_absent_ids",
 )
-SHOW = ROLE + "Show the token IDs this run changed and the IDs stored on the cafe"
 CHECK = ROLE + "Check the token and token ID lists"
 REMOVE_ALL = ROLE + "Remove every token stored on the cafe (cafe_tokens_remove_all)"
-
-
-def fleet(sims, hostvars=None, **group_vars):
-    """A YAML inventory: group textile_cafes with one host cafeN per simulator (textile_api_url set)."""
-    hosts = {}
-    for number, sim in enumerate(sims, 1):
-        name = "cafe%d" % number
-        hosts[name] = {"textile_api_url": sim.url}
-        hosts[name].update((hostvars or {}).get(name, {}))
-    return {"all": {"children": {"textile_cafes": {"hosts": hosts, "vars": group_vars}}}}
-
-
-def fqcn_playbook(name):
-    """A playbook that runs the collection playbook textileio.textile.<name> by its FQCN."""
-    return "- name: Run textileio.textile.%s\n  ansible.builtin.import_playbook: textileio.textile.%s\n" % (name, name)
-
-
-def api_requests(sim, method=None):
-    return [(r["method"], r["path"]) for r in sim.control.requests() if method in (None, r["method"])]
-
-
-def writes(sim):
-    return [r for r in api_requests(sim) if r[0] != "GET"]
 
 
 @pytest.fixture

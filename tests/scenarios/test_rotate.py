@@ -9,11 +9,18 @@ import shlex
 import stat
 
 import pytest
-from harness import REPO_ROOT, ids_of, token_id, validates
-from test_report import DRIFT as DRIFT_FAIL
-from test_report import read_report
-from test_roles import fleet, fqcn_playbook
-from textile_sim import closed_port
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    REPO_ROOT,
+    fleet,
+    fqcn_playbook,
+    ids_of,
+    read_report,
+    token_id,
+    validates,
+)
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPORT_DRIFT as DRIFT_FAIL
+from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port
 
 SHOW = "Show the rotation (token ID, removed IDs per cafe, token file)"
 STATS = "Publish the rotation as a statistic for AWX and Automation Platform"

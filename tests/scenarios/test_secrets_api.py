@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import module_task, playbook, token_id, validates
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import module_task, playbook, token_id, validates
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("ansible.module_utils.secrets") is None,

@@ -11,12 +11,19 @@
 
 from __future__ import annotations
 
-import proxies  # tests/simulator, on the path through harness
 import pytest
-from harness import ids_of, info_task, module_task, playbook, token_id
+
+from ansible_collections.textileio.textile.tests.scenarios.harness import CAFE_TOKENS_SHOW as SHOW
+from ansible_collections.textileio.textile.tests.scenarios.harness import (
+    ids_of,
+    info_task,
+    module_task,
+    playbook,
+    token_id,
+)
+from ansible_collections.textileio.textile.tests.simulator import proxies
 
 ROLE = "textileio.textile.cafe_tokens : "
-SHOW = ROLE + "Show the token IDs this run changed and the IDs stored on the cafe"
 PROVISION = "- name: Provision\n  ansible.builtin.import_playbook: textileio.textile.provision\n"
 REMOTE = "cafe.invalid"  # resolves nowhere: only the recording proxy reaches it
 

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures shared by every unit suite: the simulator (the one shape every suite uses: ``url``, ``port``,
-``control``), a loopback port nobody listens on, and a stub of ansible-core 2.22's secrets API."""
+"""Fixtures shared by every unit suite: proxies in front of the simulator (``sim`` and ``sim_factory`` are the
+plugin's, tests/simulator/pytest_plugin.py), a loopback port nobody listens on, a stub of ansible-core 2.22's
+secrets API, and the suite's hypothesis profile."""
 
 from __future__ import annotations
 
@@ -9,17 +10,16 @@ import sys
 import types
 
 import pytest
+from hypothesis import settings
 
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
 
+pytest_plugins = ['ansible_collections.textileio.textile.tests.simulator.pytest_plugin']
 
-@pytest.fixture
-def sim():
-    """The go-textile simulator in process on a free loopback port (bcrypt cost 4 for speed); ``sim.url``,
-    ``sim.port``, ``sim.control`` (its control API), stopped after the test."""
-    textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
-    with textile_sim.SimServer(bcrypt_cost=4) as server:
-        yield server
+# Every property test of the suite, unless it sets its own bound: no deadline (the machine is shared), no example
+# database written into the tree.
+settings.register_profile('textile-unit', max_examples=200, deadline=None, database=None)
+settings.load_profile('textile-unit')
 
 
 @pytest.fixture

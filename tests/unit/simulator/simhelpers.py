@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers for the simulator's own tests (no fixtures here; see conftest.py)."""
+"""Helpers for the simulator's own tests (the ``sim`` and ``sim_factory`` fixtures are tests/simulator/pytest_plugin.py's)."""
 
 from __future__ import annotations
 
@@ -23,23 +23,3 @@ def unb58(text: str) -> bytes:
 
 def new_key(first: bytes = b"") -> bytes:
     return first + os.urandom(44 - len(first))
-
-
-class Sim:
-    """A running ``SimServer`` and a small ``requests`` wrapper (redirects are never followed)."""
-
-    def __init__(self, server):
-        self.server = server
-        self.url = server.url
-        self.control = server.control
-
-    def call(self, method, path, opts=None, **kwargs):
-        headers = kwargs.pop("headers", {})
-        if opts is not None:
-            headers["X-Textile-Opts"] = opts
-        kwargs.setdefault("allow_redirects", False)
-        kwargs.setdefault("timeout", 30)
-        return requests.request(method, self.url + path, headers=headers, **kwargs)
-
-    def create(self, opts="store=true", **kwargs):
-        return self.call("POST", "/api/v0/tokens", opts, **kwargs)

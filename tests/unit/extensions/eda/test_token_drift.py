@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import TOKEN_RUN, b58encode
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 textile_sim = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
 
@@ -36,11 +37,6 @@ UTILS = 'ansible_collections.textileio.textile.plugins.module_utils'
 NAME = 'textileio.textile.token_drift'
 EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '60'))
 BOUND = 60  # seconds: a bound on a wait for something that happens much sooner, never a timing assertion
-
-
-def new_token(id_hex=None):
-    id_bytes = bytes.fromhex(id_hex) if id_hex else os.urandom(12)
-    return b58encode(id_bytes + os.urandom(32))
 
 
 def id_of(token):
@@ -68,22 +64,8 @@ def drift():
 
 
 @pytest.fixture
-def sims():
-    """Start simulators (bcrypt cost 4); each is stopped after the test."""
-    started = []
-
-    def start(**options):
-        started.append(textile_sim.SimServer(bcrypt_cost=4, **options).start())
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
 def tokens():
-    return SimpleNamespace(a=new_token(), b=new_token(), c=new_token())
+    return SimpleNamespace(a=make_token(), b=make_token(), c=make_token())
 
 
 def run(coroutine):
@@ -211,9 +193,9 @@ def expected_event(sim, tokens, state, previous):
 
 @pytest.mark.parametrize('before', [None, 'in_sync', 'drift', 'unreachable'])
 @pytest.mark.parametrize('after', ['in_sync', 'drift', 'unreachable'])
-def test_every_transition(drift, sims, tokens, before, after):
+def test_every_transition(drift, sim_factory, tokens, before, after):
     """The first poll puts an event unless in sync; later polls put one exactly when the state changed."""
-    sim = sims()
+    sim = sim_factory()
     fleet = fleet_for(drift, sim, tokens)
 
     async def scenario():
@@ -234,8 +216,8 @@ def test_every_transition(drift, sims, tokens, before, after):
         assert got == expected_event(sim, tokens, after, before)
 
 
-def test_drift_whose_ids_change_puts_an_event_and_unchanged_drift_none(drift, sims, tokens):
-    sim = sims()
+def test_drift_whose_ids_change_puts_an_event_and_unchanged_drift_none(drift, sim_factory, tokens):
+    sim = sim_factory()
     fleet = fleet_for(drift, sim, tokens, exclusive=True)
 
     async def scenario():
@@ -265,8 +247,8 @@ def test_drift_whose_ids_change_puts_an_event_and_unchanged_drift_none(drift, si
     assert other_error is None
 
 
-def test_without_exclusive_an_unexpected_id_is_no_drift(drift, sims, tokens):
-    sim = sims()
+def test_without_exclusive_an_unexpected_id_is_no_drift(drift, sim_factory, tokens):
+    sim = sim_factory()
     sim.control.seed([tokens.a, tokens.b, tokens.c])
     args = {'cafes': {'cafe-1': sim.url}, 'expected_ids': [id_of(tokens.a).upper(), ' ' + id_of(tokens.b)]}
     assert once(drift, args) == []
@@ -279,8 +261,8 @@ def test_without_exclusive_an_unexpected_id_is_no_drift(drift, sims, tokens):
     )
 
 
-def test_an_auth_failure_is_unreachable_and_says_so(drift, sims, tokens):
-    sim = sims(username='P4drift', password='drift-pin-123456')
+def test_an_auth_failure_is_unreachable_and_says_so(drift, sim_factory, tokens):
+    sim = sim_factory(username='P4drift', password='drift-pin-123456')
     sim.control.seed([tokens.a])
     [got] = once(drift, {'cafes': {'cafe-1': sim.url}, 'api_username': 'P4drift', 'api_password': 'wrong-pin-123456'})
     assert got['textile_drift']['state'] == 'unreachable'
@@ -293,8 +275,8 @@ def test_an_auth_failure_is_unreachable_and_says_so(drift, sims, tokens):
 # ---- the queue: once, the first poll, silence, a recovery --------------------------------------------------------
 
 
-def test_once_puts_the_first_polls_events_in_fleet_order_and_ends(drift, sims, tokens):
-    in_sync, drifted = sims(), sims()
+def test_once_puts_the_first_polls_events_in_fleet_order_and_ends(drift, sim_factory, tokens):
+    in_sync, drifted = sim_factory(), sim_factory()
     in_sync.control.seed([tokens.a, tokens.b])
     drifted.control.seed([tokens.b, tokens.c])
     down = f'http://127.0.0.1:{textile_sim.closed_port()}'
@@ -316,8 +298,8 @@ def test_once_puts_the_first_polls_events_in_fleet_order_and_ends(drift, sims, t
         assert [(r['method'], r['path']) for r in sim.control.requests()] == [('GET', '/api/v0/tokens')]
 
 
-def test_watching_puts_the_drift_then_the_recovery_then_nothing(drift, sims, tokens):
-    sim = sims()
+def test_watching_puts_the_drift_then_the_recovery_then_nothing(drift, sim_factory, tokens):
+    sim = sim_factory()
     sim.control.seed([tokens.a])
     args = {'cafes': {'cafe-1': sim.url}, 'expected_ids': [id_of(tokens.a), id_of(tokens.b)], 'interval': 1}
 
@@ -344,8 +326,8 @@ def test_watching_puts_the_drift_then_the_recovery_then_nothing(drift, sims, tok
     assert silent
 
 
-def test_a_cafe_that_hangs_is_bounded_by_timeout_and_holds_no_other_back(drift, sims, tokens):
-    hung, other = sims(), sims()
+def test_a_cafe_that_hangs_is_bounded_by_timeout_and_holds_no_other_back(drift, sim_factory, tokens):
+    hung, other = sim_factory(), sim_factory()
     hung.control.add_fault(method='GET', path='/api/v0/tokens', action='delay', delay=BOUND)
     other.control.seed([tokens.a])
     args = {
@@ -386,8 +368,8 @@ def test_a_cafe_that_hangs_is_bounded_by_timeout_and_holds_no_other_back(drift, 
     assert pending == [None]  # one request to the hung cafe, not answered yet
 
 
-def test_the_environment_gives_the_credentials_and_a_null_url(drift, sims, tokens, monkeypatch):
-    sim = sims(username='P4drift', password='env-pin-7654321')
+def test_the_environment_gives_the_credentials_and_a_null_url(drift, sim_factory, tokens, monkeypatch):
+    sim = sim_factory(username='P4drift', password='env-pin-7654321')
     sim.control.seed([tokens.a])
     args = {'cafes': {'cafe-1': None}, 'expected_ids': [id_of(tokens.a)], 'retries': 0}
     monkeypatch.setenv('TEXTILE_API_URL', sim.url)
@@ -407,7 +389,7 @@ def test_the_environment_gives_the_credentials_and_a_null_url(drift, sims, token
 def test_a_failure_that_is_not_the_clients_shows_its_class_only(drift):
     class Broken:
         def entries(self):
-            raise RuntimeError('http://user:pw@host/ and a token ' + new_token())
+            raise RuntimeError('http://user:pw@host/ and a token ' + make_token())
 
     settings_, utils = drift.configure({'cafes': {'cafe': None}}, {})
     seen = drift.observe(Broken(), settings_, utils)
@@ -433,8 +415,8 @@ def test_use_proxy_reaches_the_client(drift, monkeypatch):
     monkeypatch.delenv('NO_PROXY', raising=False)
     monkeypatch.delenv('no_proxy', raising=False)
     cafes = {'cafe': 'http://cafe.example.org:40600', 'here': 'http://127.0.0.1:40600'}
-    for given, proxy in ((True, 'http://proxy.example.org:3128'), ('no', None), (None, None)):
-        args = {'cafes': cafes} if given is None else {'cafes': cafes, 'use_proxy': given}
+    for use_proxy, proxy in ((True, 'http://proxy.example.org:3128'), ('no', None), (None, None)):
+        args = {'cafes': cafes} if use_proxy is None else {'cafes': cafes, 'use_proxy': use_proxy}
         settings_, utils = drift.configure(args, {})
         apis = {name: utils['_client'].TextileAPI(url, **settings_.client) for name, url in cafes.items()}
         assert (apis['cafe'].proxy, apis['here'].proxy) == (proxy, None)
@@ -455,7 +437,7 @@ def test_the_file_runs_as_a_script_with_a_fake_queue():
 
 # ---- bad args: one message naming the arg, before any request -----------------------------------------------------
 
-SECRET_TOKEN = new_token()
+SECRET_TOKEN = make_token()
 PASSWORD = 'pw-should-never-show-4711'
 BAD_ARGS = [
     ({}, 'cafes is required'),
@@ -489,7 +471,10 @@ BAD_ARGS = [
     ({'cafes': {'c': None}, 'api_version': 'x1'}, 'api_version must be v followed by digits'),
     ({'cafes': {'c': None}, 'api_version': 0}, 'api_version must be a string'),
     ({'cafes': {'c': None}, 'api_username': 'a:b'}, 'api_username must not contain ":"'),
-    ({'cafes': {'c': None}, 'api_password': PASSWORD + '\n'}, 'api_password must be text without line breaks or NUL characters that UTF-8 can encode'),
+    (
+        {'cafes': {'c': None}, 'api_password': PASSWORD + '\n'},
+        'api_password must be text without line breaks or NUL characters that UTF-8 can encode',
+    ),
     ({'cafes': {'c': None}, 'api_password': PASSWORD + '\0'}, 'api_password contains a NUL character'),
     ({'cafes': {'c': None}, 'timeout': 0}, 'timeout must be a number of seconds above 0 and at most 3600'),
     ({'cafes': {'c': None}, 'timeout': 10**400}, 'timeout must be'),
@@ -512,8 +497,8 @@ BAD_ARGS = [
 
 
 @pytest.mark.parametrize('args, message', BAD_ARGS, ids=[m.split()[0] + str(i) for i, (a, m) in enumerate(BAD_ARGS)])
-def test_bad_args_end_the_source_at_start_naming_the_arg(drift, sims, args, message):
-    sim = sims()
+def test_bad_args_end_the_source_at_start_naming_the_arg(drift, sim_factory, args, message):
+    sim = sim_factory()
     args = json.loads(json.dumps(args).replace('http://127.0.0.1:1', sim.url)) if 'cafes' in args else args
     queue = asyncio.Queue()
     with pytest.raises(ValueError) as failure:
@@ -644,7 +629,7 @@ def assert_no_secret(secrets, *texts):
             assert secret not in text, 'a secret in %r' % text[:200]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_generated_args_start_cleanly_or_fail_naming_an_arg(drift, sim, recorder, data):
     """Whatever the args hold, configure() accepts them or raises one ValueError naming an arg, never echoing a
@@ -724,14 +709,14 @@ ANSWERS = st.one_of(
 )
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=ANSWERS, status=st.sampled_from([200, 200, 200, 401, 404, 500]), exclusive=st.booleans())
 def test_generated_list_answers_give_a_state_and_never_a_secret(drift, sim, recorder, answer, status, exclusive):
     """Whatever a cafe answers, a poll gives one of the three states, IDs only: no traceback, no token (a token
     or a long base58 run the answer holds) in the event or any log line."""
     sim.control.clear_faults()
     sim.control.add_fault(method='GET', path='/api/v0/tokens', action='status', status=status, body=answer)
-    expected = [id_of(new_token())]
+    expected = [id_of(make_token())]
     settings_, utils = drift.configure(
         {'cafes': {'cafe-1': sim.url}, 'expected_ids': expected, 'exclusive': exclusive, 'retries': 0}, {}
     )

@@ -62,7 +62,7 @@ def read_hosts(entries):
     return {h for h, e in entries.items() if isinstance(e, dict) and e.get('reachable') is True}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(fleet=fleets())
 def test_each_id_of_each_cafe_read_is_in_exactly_one_state_and_unread_cafes_are_unknown(fleet):
     entries, expected, labels = fleet
@@ -94,7 +94,7 @@ def test_each_id_of_each_cafe_read_is_in_exactly_one_state_and_unread_cafes_are_
         assert host not in result['summary']['unreadable']
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(fleet=fleets())
 def test_the_counts_add_up(fleet):
     entries, expected, labels = fleet
@@ -119,7 +119,7 @@ def test_the_counts_add_up(fleet):
         assert summary['unexpected'] == {}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(fleet=fleets())
 def test_the_verdict_covers_only_the_cafes_read(fleet):
     entries, expected, labels = fleet
@@ -266,7 +266,7 @@ def render(result):
     return page, json.loads(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(fleet=fleets())
 def test_the_page_shows_each_cell_in_the_state_the_summary_gives_it(fleet):
     result = fleet_summary(*fleet)

@@ -128,7 +128,7 @@ def shown_values(value):
     return [e.strip() for e in entries if isinstance(e, str) and len(e.strip()) >= 12]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(value=VALUES, name=st.sampled_from(['cafe_tokens_absent_ids', 'textile_rotate_old_ids']))
 def test_every_value_gives_lines_that_name_the_variable_and_position_and_never_a_value(value, name):
     found = malformed_ids(value, name)
@@ -143,7 +143,7 @@ def test_every_value_gives_lines_that_name_the_variable_and_position_and_never_a
         assert shown not in text and shown.lower() not in text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(labels=st.dictionaries(st.one_of(IDS, TOKENS, NEAR_IDS), st.text(max_size=5), max_size=5))
 def test_every_mapping_names_each_bad_key_by_position(labels):
     found = malformed_ids(labels, 'cafe_token_report_labels', keys=True)

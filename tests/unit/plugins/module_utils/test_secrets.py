@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
 from ansible_collections.textileio.textile.plugins.module_utils._secrets import MASK, WHOLE
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 STUB = 'ansible.module_utils.secrets'
 
@@ -66,17 +67,13 @@ def test_no_op_without_the_secrets_api(monkeypatch):
         importlib.reload(_secrets)
 
 
-def new_token():
-    return b58encode(os.urandom(44))
-
-
 @needs_secrets_api
 def test_the_real_api_masks_a_marked_value_and_hands_it_back_unchanged():
     from ansible.module_utils.secrets import mask_secrets  # pylint: disable=import-outside-toplevel
 
     # The registry is global to the process and other tests register short secrets ('a', 't', ...), so only
     # the token as a whole is compared: once registered it is one span, masked as one placeholder.
-    token = new_token()
+    token = make_token()
     assert _secrets.HAS_SECRETS_API is True
     # Each comparison is computed before its assert: pytest would print the token if one failed.
     unmasked_before = mask_secrets(token, mask_placeholder='<masked>') != '<masked>'
@@ -234,7 +231,7 @@ def overlapping(strings, values):
     return False
 
 
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=PROPERTY_EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(results_and_values())
 def test_masked_hides_everything_remove_values_hides(case):
     result, values = case
@@ -258,7 +255,7 @@ def test_masked_hides_everything_remove_values_hides(case):
 
 
 def test_masked_masks_tokens_inside_longer_runs_padded_and_in_numbers():
-    token, other = new_token(), new_token()
+    token, other = make_token(), make_token()
     padded = f' {token}\n'
     result = {
         'invocation': {'module_args': {'tokens': [token, padded, other], 'api_url': 'http://h'}},
@@ -301,7 +298,7 @@ def test_only_non_empty_strings_are_values():
 
 
 def test_bytes_are_masked_as_remove_values_masks_them_even_when_not_utf8():
-    token = new_token()
+    token = make_token()
     result = {'raw': b'\xff' + token.encode() + b'\xfe', 'same': token.encode(), 'other': b'\xff-'}
     shown, left = _secrets.masked(result, {token})
     assert (

@@ -8,15 +8,12 @@ import os
 
 import pytest
 import requests
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client, _server_text
 from ansible_collections.textileio.textile.plugins.module_utils import _token_format as tf
 from ansible_collections.textileio.textile.plugins.module_utils._server_text import SERVER_TEXT_LIMIT, server_words
-
-settings.register_profile('textile-unit', max_examples=200, deadline=None, database=None)
-settings.load_profile('textile-unit')
 
 BASE58 = set(tf.ALPHABET)
 NOT_BASE58 = ' \t\n0OIl.,;:!"()[]=+-_/\u00e9'

@@ -19,7 +19,8 @@ from ansible_collections.textileio.textile.plugins.module_utils._textile_module 
     connection_argument_spec,
 )
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58decode, check_secret
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import new_token, run_main
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_main
 
 bcrypt = pytest.importorskip('bcrypt')
 
@@ -201,7 +202,7 @@ class TestCheckSecret:
 
     def test_same_answer_as_the_simulator(self):
         sim_module = pytest.importorskip('ansible_collections.textileio.textile.tests.simulator.textile_sim')
-        token = new_token()
+        token = make_token()
         with sim_module.SimServer(bcrypt_cost=4) as server:
             server.control.seed([token])
             entry = b58decode(server.list_entries()[0])
@@ -254,7 +255,7 @@ def test_a_failure_from_an_error_keeps_the_cause_and_structure(monkeypatch):
 
 
 def test_an_unexpected_exception_fails_cleanly_without_its_text(monkeypatch):
-    secret = new_token()
+    secret = make_token()
 
     def work():
         raise UnicodeEncodeError('latin-1', secret, 3, 4, 'ordinal not in range')
@@ -436,7 +437,7 @@ def test_a_token_given_where_none_belongs_is_never_echoed(sim, option):
     from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token
     from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import run_entry_point
 
-    token = new_token()
+    token = make_token()
     args = {
         'ids': dict(state='absent', ids=[token]),
         'keep_ids': dict(tokens=[], exclusive=True, keep_ids=[token]),
@@ -483,7 +484,7 @@ class TestTheModulesOwnMaskingReturnsWhatAnsiblesWould:
             pytest.skip('ansible-core before 2.20 always adds the invocation')
         pin = 'S3cret-Pin-Echoed'
         (ours, ours_text), (full, full_text) = both_ways(
-            dict(tokens=[new_token()], api_username='P1', api_password=pin),
+            dict(tokens=[make_token()], api_username='P1', api_password=pin),
             inject,
             lambda: sim.control.add_fault(method='GET', action='status', status=500, body=f'wrong pin {pin}'),
         )
@@ -491,7 +492,7 @@ class TestTheModulesOwnMaskingReturnsWhatAnsiblesWould:
         assert ours == full and pin not in ours_text and '"wrong pin [redacted]"' in ours['msg']
 
     def test_a_large_declaration_prints_the_same_either_way(self, both_ways, sim):
-        tokens = [new_token() for index in range(30)]
+        tokens = [make_token() for index in range(30)]
         (ours, ours_text), (full, full_text) = both_ways(
             dict(tokens=tokens), None, lambda: sim.control.seed(tokens[:10])
         )
@@ -499,7 +500,7 @@ class TestTheModulesOwnMaskingReturnsWhatAnsiblesWould:
         assert all(token not in ours_text for token in tokens)
 
     def test_ansible_is_left_nothing_to_search_and_the_invocation_only_when_it_is_returned(self, monkeypatch):
-        tokens = [new_token() for index in range(3)]
+        tokens = [make_token() for index in range(3)]
         seen = {}
 
         def main():

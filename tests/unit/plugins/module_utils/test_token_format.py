@@ -114,7 +114,7 @@ def test_id_path_segment_names_the_id_and_hides_the_secret(key):
     assert segment != oracle_encode(key)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300)
 @given(st.binary(max_size=80))
 def test_property_round_trip_agrees_with_the_oracle(data):
     text = tf.b58encode(data)
@@ -123,7 +123,7 @@ def test_property_round_trip_agrees_with_the_oracle(data):
         assert tf.b58decode(text) == data
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300)
 @given(st.integers(min_value=0, max_value=12), st.binary(min_size=44, max_size=44))
 def test_property_ids_of_tokens_entries_and_segments_agree(zeros, key):
     key = b'\0' * zeros + key[zeros:]

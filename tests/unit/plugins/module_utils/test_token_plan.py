@@ -21,18 +21,14 @@ from ansible_collections.textileio.textile.plugins.module_utils._token_plan impo
     plan_absent,
     plan_present,
 )
-
-
-def token(first=None, secret=None):
-    ident = first if first is not None else os.urandom(12)
-    return b58encode(ident + (secret if secret is not None else os.urandom(32)))
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 
 
 def ids_of(tokens):
     return [t.id for t in tokens]
 
 
-A, B, C = (token() for index in range(3))
+A, B, C = (make_token() for index in range(3))
 A_ID, B_ID, C_ID = (t.id for t in normalize_tokens([A, B, C]))
 OTHER = 'ffeeddccbbaa998877665544'
 
@@ -103,7 +99,7 @@ class TestNormalizeTokens:
 
     def test_same_id_different_secret_names_both_positions(self):
         ident = os.urandom(12)
-        first, second = token(ident), token(ident)
+        first, second = make_token(ident), make_token(ident)
         with pytest.raises(PlanError) as info:
             normalize_tokens([A, first, B, second])
         text = str(info.value)
@@ -134,9 +130,9 @@ class TestNormalizeTokens:
         assert info.value.__context__ is None or info.value.__suppress_context__
 
     def test_fixtures_zero_first_byte_59_chars_and_zero_in_secret(self):
-        leading_zero = token(b'\0' + os.urandom(11))
-        short = token(b'\x01' + os.urandom(11))
-        zero_secret = token(os.urandom(12), b'\0' * 5 + os.urandom(27))
+        leading_zero = make_token(b'\0' + os.urandom(11))
+        short = make_token(b'\x01' + os.urandom(11))
+        zero_secret = make_token(os.urandom(12), b'\0' * 5 + os.urandom(27))
         assert leading_zero.startswith('1')
         declared = normalize_tokens([leading_zero, short, zero_secret])
         assert declared[0].id.startswith('00')

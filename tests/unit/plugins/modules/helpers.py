@@ -1,12 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers of the module tests: test tokens, the simulator's request log, the secret scan."""
+"""Helpers of the module tests: the simulator's request log, the secret scan, running a module's main()."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import os
 from unittest import mock
 
 import pytest
@@ -15,18 +14,7 @@ from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.textileio.textile.plugins.module_utils import _secrets
-from ansible_collections.textileio.textile.plugins.module_utils._token_format import (
-    TokenFormatError,
-    b58encode,
-    parse_token,
-)
-
-
-def new_token(first=None, secret=None):
-    """A random token; ``first`` and ``secret`` fix its ID bytes and secret bytes."""
-    return b58encode(
-        (first if first is not None else os.urandom(12)) + (secret if secret is not None else os.urandom(32))
-    )
+from ansible_collections.textileio.textile.plugins.module_utils._token_format import TokenFormatError, parse_token
 
 
 def api_requests(sim, method=None):

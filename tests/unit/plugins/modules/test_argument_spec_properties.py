@@ -294,8 +294,6 @@ def test_every_argument_is_handled_cleanly(module, cafe, offline):
 
     @settings(
         max_examples=PROPERTY_EXAMPLES,
-        deadline=None,
-        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(arguments(module, server.port, existing))

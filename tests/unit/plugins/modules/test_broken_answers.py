@@ -16,7 +16,8 @@ from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import id_path_segment, token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.tests.simulator.proxies import MODES
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret, new_token
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret
 
 TOKENS = '/api/v0/tokens'
 
@@ -44,7 +45,7 @@ def methods(sim):
 
 @pytest.mark.parametrize('mode', MODES)
 def test_a_stored_mint_whose_answer_broke_names_its_orphan(run, sim, fault_proxy, mode):
-    existing = new_token()
+    existing = make_token()
     sim.control.seed([existing])
     fault_proxy.break_answers('POST', TOKENS, mode)
     result = run()
@@ -56,7 +57,7 @@ def test_a_stored_mint_whose_answer_broke_names_its_orphan(run, sim, fault_proxy
 
 @pytest.mark.parametrize('mode', MODES)
 def test_an_import_whose_answer_broke_is_found_by_the_list(run, sim, fault_proxy, mode):
-    stored, imported = new_token(), new_token()
+    stored, imported = make_token(), make_token()
     sim.control.seed([stored])
     fault_proxy.break_answers('POST', TOKENS, mode)
     result = run(tokens=[stored, imported])
@@ -68,7 +69,7 @@ def test_an_import_whose_answer_broke_is_found_by_the_list(run, sim, fault_proxy
 
 @pytest.mark.parametrize('mode', MODES)
 def test_a_removal_whose_answer_broke_is_confirmed_by_the_list(run, sim, fault_proxy, mode):
-    kept, removed, also_removed = new_token(), new_token(), new_token()
+    kept, removed, also_removed = make_token(), make_token(), make_token()
     sim.control.seed([kept, removed, also_removed])
     fault_proxy.break_answers('DELETE', TOKENS, mode)
     result = run(state='absent', tokens=[removed], ids=[token_id(also_removed)], concurrency=1)
@@ -79,7 +80,7 @@ def test_a_removal_whose_answer_broke_is_confirmed_by_the_list(run, sim, fault_p
 
 
 def test_a_removal_whose_answer_broke_is_retried_within_the_budget(run, sim, fault_proxy):
-    removed = new_token()
+    removed = make_token()
     sim.control.seed([removed])
     fault_proxy.break_answers('DELETE', TOKENS, 'reset')
     result = run(state='absent', tokens=[removed], retries=1)
@@ -88,7 +89,7 @@ def test_a_removal_whose_answer_broke_is_retried_within_the_budget(run, sim, fau
 
 
 def test_a_removal_whose_answer_broke_and_that_the_list_still_shows_fails_naming_it(run, sim, fault_proxy):
-    kept, removed, stuck = new_token(), new_token(), new_token()
+    kept, removed, stuck = make_token(), make_token(), make_token()
     sim.control.seed([kept, removed, stuck])
     # The cafe answers without removing (a status fault acts on nothing), and that answer breaks on the way.
     sim.control.add_fault(
@@ -103,7 +104,7 @@ def test_a_removal_whose_answer_broke_and_that_the_list_still_shows_fails_naming
 
 
 def test_a_removal_whose_answer_broke_and_whose_list_failed_says_it_is_unknown(run, sim, fault_proxy):
-    removed = new_token()
+    removed = make_token()
     sim.control.seed([removed])
     fault_proxy.break_answers('DELETE', TOKENS, 'reset')
     fault_proxy.break_answers('GET', TOKENS, 'reset', after=1)  # the list that would confirm the removal

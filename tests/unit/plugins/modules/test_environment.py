@@ -16,10 +16,10 @@ import pytest
 
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as info_module
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
     api_requests,
     assert_no_secret,
-    new_token,
 )
 
 PROXY_VARIABLES = ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy')
@@ -65,7 +65,7 @@ def test_proxy_variables_and_netrc_reach_nothing_but_a_loopback_cafe(
 ):
     proxy = forward_proxy()
     set_proxies(monkeypatch, proxy.url)
-    kept, added, removed = new_token(), new_token(), new_token()
+    kept, added, removed = make_token(), make_token(), make_token()
     sim.control.seed([kept, removed])
     base = {'api_url': sim.url, 'retries': 0, 'use_proxy': use_proxy}
 
@@ -109,7 +109,7 @@ def test_ca_bundle_variables_of_requests_and_curl_are_not_read(run_module, monke
 def test_use_proxy_sends_a_remote_cafe_through_the_proxy(run_module, sim, forward_proxy, home, monkeypatch, names):
     proxy = forward_proxy({REMOTE: sim.port})
     set_proxies(monkeypatch, proxy.url, names)
-    token = new_token()
+    token = make_token()
     result = run_module(
         module, {'api_url': f'http://{REMOTE}:{sim.port}', 'use_proxy': True, 'tokens': [token], 'retries': 0}
     )
@@ -148,7 +148,7 @@ def test_a_proxy_variable_that_is_not_a_proxy_url_fails_naming_use_proxy_before_
     run_module, sim, monkeypatch
 ):
     set_proxies(monkeypatch, 'http://user:proxy-secret@[not-an-address]:3128')
-    token = new_token()
+    token = make_token()
     result = run_module(module, {'api_url': f'http://{REMOTE}:1', 'use_proxy': True, 'tokens': [token]})
     assert result['failed'] and result['msg'].startswith('use_proxy: the proxy the environment names for http')
     assert 'proxy-secret' not in result['msg'] and api_requests(sim) == []

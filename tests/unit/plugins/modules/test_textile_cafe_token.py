@@ -18,11 +18,11 @@ from ansible_collections.textileio.textile.plugins.module_utils._client import T
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as info_module
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
     MASK,
     api_requests,
     assert_no_secret,
-    new_token,
     run_entry_point,
 )
 
@@ -45,7 +45,7 @@ def ids(*tokens):
 
 class TestDeclare:
     def test_first_converge_then_noop(self, run, sim):
-        tokens = [new_token() for index in range(5)]
+        tokens = [make_token() for index in range(5)]
         first = run(tokens=tokens)
         assert first['changed'] is True and not first['failed']
         assert first['created_ids'] == ids(*tokens) == first['ids'] == sim.control.state_ids()
@@ -60,24 +60,24 @@ class TestDeclare:
         assert len(api_requests(sim)) == 1
 
     def test_noop_is_one_request_for_many_tokens(self, run, sim):
-        tokens = [new_token() for index in range(60)]
+        tokens = [make_token() for index in range(60)]
         sim.control.seed(tokens)
         result = run(tokens=tokens, verify_secret=True)
         assert result['changed'] is False and result['replaced_ids'] == []
         assert [(r['method'], r['path']) for r in api_requests(sim)] == [('GET', '/api/v0/tokens')]
 
     def test_already_stored_are_not_created(self, run, sim):
-        stored, fresh = new_token(), new_token()
-        sim.control.seed([stored, new_token()])
+        stored, fresh = make_token(), make_token()
+        sim.control.seed([stored, make_token()])
         result = run(tokens=[stored, f'  {fresh} '])
         assert result['created_ids'] == [token_id(fresh)]
         assert len(api_requests(sim)) == 2
 
     def test_input_fixtures(self, run, sim):
         tokens = [
-            new_token(b'\0' + os.urandom(11)),
-            new_token(b'\x01' + os.urandom(11)),
-            new_token(secret=b'\0' + os.urandom(31)),
+            make_token(b'\0' + os.urandom(11)),
+            make_token(b'\x01' + os.urandom(11)),
+            make_token(secret=b'\0' + os.urandom(31)),
         ]
         result = run(tokens=tokens)
         assert result['created_ids'] == ids(*tokens) == sim.control.state_ids()
@@ -85,9 +85,9 @@ class TestDeclare:
         assert run(tokens=tokens, verify_secret=True)['changed'] is False
 
     def test_check_mode_predicts_and_writes_nothing(self, run, sim):
-        keep, extra = new_token(), new_token()
+        keep, extra = make_token(), make_token()
         sim.control.seed([keep, extra])
-        tokens = [keep, new_token(), new_token()]
+        tokens = [keep, make_token(), make_token()]
         args = dict(tokens=tokens, exclusive=True)
         predicted = run(_ansible_check_mode=True, _ansible_diff=True, **args)
         assert [r['method'] for r in api_requests(sim)] == ['GET']
@@ -100,7 +100,7 @@ class TestDeclare:
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'DELETE', 'GET', 'POST', 'POST']
 
     def test_exclusive_with_keep_ids_and_confirming_list(self, run, sim):
-        declared, kept, dropped = new_token(), new_token(), new_token()
+        declared, kept, dropped = make_token(), make_token(), make_token()
         sim.control.seed([declared, kept, dropped])
         result = run(tokens=[declared], exclusive=True, keep_ids=[token_id(kept).upper()])
         assert result['removed_ids'] == ids(dropped) and result['changed'] is True
@@ -109,7 +109,7 @@ class TestDeclare:
         assert not any(r['secret_in_path'] for r in api_requests(sim))
 
     def test_exclusive_empty_list_removes_all(self, run, sim):
-        tokens = [new_token() for index in range(3)]
+        tokens = [make_token() for index in range(3)]
         sim.control.seed(tokens)
         result = run(tokens=[], exclusive=True, _ansible_diff=True)
         assert result['removed_ids'] == ids(*tokens) and result['ids'] == [] == sim.control.state_ids()
@@ -124,8 +124,8 @@ class TestDeclare:
 class TestVerifySecret:
     def test_mismatched_secret_is_replaced(self, run, sim):
         ident = os.urandom(12)
-        old, new = new_token(ident), new_token(ident)
-        other = new_token()
+        old, new = make_token(ident), make_token(ident)
+        other = make_token()
         sim.control.seed([old, other])
         result = run(tokens=[new, other], verify_secret=True, _ansible_diff=True, tokens_used=[old])
         assert result['replaced_ids'] == [ident.hex()] and result['changed'] is True
@@ -136,15 +136,15 @@ class TestVerifySecret:
 
     def test_without_verify_secret_mismatch_is_ignored(self, run, sim):
         ident = os.urandom(12)
-        sim.control.seed([new_token(ident)])
-        assert run(tokens=[new_token(ident)])['changed'] is False
+        sim.control.seed([make_token(ident)])
+        assert run(tokens=[make_token(ident)])['changed'] is False
 
     def test_without_bcrypt_uses_validate_and_warns(self, run, sim, monkeypatch):
         monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
         ident = os.urandom(12)
-        good, old, new = new_token(), new_token(ident), new_token(ident)
+        good, old, new = make_token(), make_token(ident), make_token(ident)
         sim.control.seed([good, old])
-        result = run(tokens=[good, new, new_token()], verify_secret=True, tokens_used=[old])
+        result = run(tokens=[good, new, make_token()], verify_secret=True, tokens_used=[old])
         assert result['replaced_ids'] == [ident.hex()]
         assert any("go-textile's log" in warning for warning in result['warnings'])
         methods = [r['method'] for r in api_requests(sim)]
@@ -160,7 +160,7 @@ class TestVerifySecret:
 
         # The module imports bcrypt when it checks a secret; the simulator keeps the real one it imported.
         monkeypatch.setitem(sys.modules, 'bcrypt', types.SimpleNamespace(checkpw=checkpw))
-        token = new_token(secret=b'\0' + os.urandom(31))
+        token = make_token(secret=b'\0' + os.urandom(31))
         sim.control.seed([token])
         result = run(tokens=[token], verify_secret=True)
         assert not result['failed'] and result['changed'] is False and result['replaced_ids'] == []
@@ -169,8 +169,8 @@ class TestVerifySecret:
 
     def test_replacement_import_failure_says_the_id_is_missing(self, run, sim):
         ident = os.urandom(12)
-        sim.control.seed([new_token(ident)])
-        new = new_token(ident)
+        sim.control.seed([make_token(ident)])
+        new = make_token(ident)
         sim.control.add_fault(method='POST', path='/api/v0/tokens', action='status', status=500, body='boom')
         result = run(tokens=[new], verify_secret=True)
         assert result['failed'] and result['replaced_ids'] == []
@@ -183,9 +183,9 @@ class TestVerifySecret:
 
 class TestAbsent:
     def test_by_token_and_by_id(self, run, sim):
-        a, b, c = new_token(), new_token(), new_token()
+        a, b, c = make_token(), make_token(), make_token()
         sim.control.seed([a, b, c])
-        result = run(state='absent', tokens=[a, new_token()], ids=[token_id(b).upper(), 'ab' * 12])
+        result = run(state='absent', tokens=[a, make_token()], ids=[token_id(b).upper(), 'ab' * 12])
         assert result['removed_ids'] == ids(a, b) == sorted(result['removed_ids'])
         assert result['ids'] == ids(c) == sim.control.state_ids()
         requests = api_requests(sim)
@@ -193,13 +193,13 @@ class TestAbsent:
         assert not any(r['secret_in_path'] for r in requests)
 
     def test_absent_things_are_no_change(self, run, sim):
-        sim.control.seed([new_token()])
-        result = run(state='absent', tokens=[new_token()], ids=[])
+        sim.control.seed([make_token()])
+        result = run(state='absent', tokens=[make_token()], ids=[])
         assert result['changed'] is False and result['removed_ids'] == []
         assert len(api_requests(sim)) == 1
 
     def test_removed_id_still_listed_fails(self, run, sim):
-        token = new_token()
+        token = make_token()
         sim.control.seed([token])
         sim.control.add_fault(method='DELETE', action='status', status=204)
         result = run(state='absent', ids=[token_id(token)])
@@ -207,7 +207,7 @@ class TestAbsent:
         assert token_id(token) in result['msg'] and 'still lists' in result['msg']
 
     def test_check_mode_removal_makes_only_the_list_request(self, run, sim):
-        token = new_token()
+        token = make_token()
         sim.control.seed([token])
         result = run(state='absent', tokens=[token], _ansible_check_mode=True)
         assert result['changed'] is True and result['removed_ids'] == ids(token) and result['ids'] == []
@@ -216,7 +216,7 @@ class TestAbsent:
 
 class TestMint:
     def test_stored_mint_returns_the_token_once(self, run, sim):
-        existing = new_token()
+        existing = make_token()
         sim.control.seed([existing])
         result = run(allowed_key='token', _ansible_diff=True)
         token = result['token']
@@ -252,7 +252,7 @@ class TestMint:
 
     def test_failed_stored_mint_reports_orphaned_ids(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
-            sim.control.seed([new_token()])
+            sim.control.seed([make_token()])
             raise TextileError('POST /api/v0/tokens: no answer', kind='timeout', method='POST', sent=True)
 
         monkeypatch.setattr(Tokens, 'create', create)
@@ -262,7 +262,7 @@ class TestMint:
         assert len(api_requests(sim, 'GET')) == 2
 
     def test_unstored_mint_reports_the_stored_ids_unchanged(self, run, sim):
-        existing = new_token()
+        existing = make_token()
         sim.control.seed([existing])
         result = run(store=False, _ansible_diff=True, allowed_key='token')
         assert result['changed'] is False and result['token_id'] == token_id(result['token'])
@@ -271,7 +271,7 @@ class TestMint:
         assert result['diff'] == {'before': token_id(existing), 'after': token_id(existing)}
 
     def test_stored_mint_in_check_mode_shows_the_id_to_come_in_the_diff(self, run, sim):
-        existing = new_token()
+        existing = make_token()
         sim.control.seed([existing])
         result = run(_ansible_check_mode=True, _ansible_diff=True)
         assert result['ids'] == ids(existing) and result['created_ids'] == []
@@ -291,7 +291,7 @@ class TestMint:
         assert result['error']['kind'] == 'timeout'
 
     def test_a_failed_stored_mint_names_every_new_id_and_a_failed_second_list(self, run, sim, monkeypatch):
-        new = sorted([new_token(), new_token()], key=token_id)
+        new = sorted([make_token(), make_token()], key=token_id)
 
         def create(self, token=None, store=True):
             sim.control.seed(new)
@@ -324,7 +324,7 @@ class TestMint:
 
 class TestImportFailures:
     def test_duplicate_answer_is_decided_by_the_list(self, run, sim, monkeypatch):
-        token = new_token()
+        token = make_token()
         real_create = Tokens.create
 
         def create(self, token=None, store=True):
@@ -338,7 +338,7 @@ class TestImportFailures:
 
     def test_400_with_id_absent_fails_quoting_the_server(self, run, sim):
         sim.control.add_fault(method='POST', action='status', status=400, body='invalid token format')
-        result = run(tokens=[new_token()], retries=3)
+        result = run(tokens=[make_token()], retries=3)
         assert result['failed'] and 'invalid token format' in result['msg'] and 'tokens[0]' in result['msg']
         assert len(api_requests(sim, 'POST')) == 1
 
@@ -348,7 +348,7 @@ class TestImportFailures:
             raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
 
         monkeypatch.setattr(Tokens, 'create', create)
-        token = new_token()
+        token = make_token()
         result = run(tokens=[token])
         assert not result['failed'] and result['created_ids'] == ids(token)
 
@@ -356,7 +356,7 @@ class TestImportFailures:
         slept = []
         monkeypatch.setattr(time, 'sleep', slept.append)
         sim.control.add_fault(method='POST', action='status', status=503, count=2)
-        token = new_token()
+        token = make_token()
         result = run(tokens=[token], retries=2)
         assert not result['failed'] and result['created_ids'] == ids(token)
         assert [r['method'] for r in api_requests(sim)] == ['GET', 'POST', 'GET', 'POST', 'GET', 'POST']
@@ -364,8 +364,8 @@ class TestImportFailures:
 
     @pytest.mark.parametrize('concurrency', [1, 4])
     def test_partial_failure_names_work_done_and_rerun_converges(self, run, sim, concurrency):
-        tokens = sorted((new_token() for index in range(3)), key=token_id)
-        stale = new_token()
+        tokens = sorted((make_token() for index in range(3)), key=token_id)
+        stale = make_token()
         sim.control.seed([stale])
         # The failing answer comes late, so that in parallel the other imports are surely in flight by then.
         sim.control.add_fault(method='POST', action='status', status=500, body='disk full', count=1, delay=1.0)
@@ -381,7 +381,7 @@ class TestImportFailures:
         assert sorted(again['created_ids'] + result['created_ids']) == ids(*tokens) == sim.control.state_ids()
 
     def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
-        tokens = sorted((new_token() for index in range(2)), key=token_id)
+        tokens = sorted((make_token() for index in range(2)), key=token_id)
         real_create = Tokens.create
         calls = []
 
@@ -413,7 +413,7 @@ class TestInputAndConnection:
         ],
     )
     def test_bad_input_fails_before_any_request(self, run, sim, args, expected):
-        good = new_token()
+        good = make_token()
         args = {
             key: [good if value == 'GOOD' else value for value in values] if isinstance(values, list) else values
             for key, values in args.items()
@@ -424,14 +424,14 @@ class TestInputAndConnection:
         assert api_requests(sim) == []
 
     def test_a_malformed_token_is_not_echoed(self, run, sim):
-        bad = new_token()[:-3] + '0OI'
+        bad = make_token()[:-3] + '0OI'
         result = run(tokens=[bad])
         assert result['failed'] and bad not in result['msg'] and 'tokens[0]' in result['msg']
 
     def test_conflicting_secrets_name_both_positions(self, run, sim):
         ident = os.urandom(12)
-        first, second = new_token(ident), new_token(ident)
-        result = run(tokens=[first, new_token(), second])
+        first, second = make_token(ident), make_token(ident)
+        result = run(tokens=[first, make_token(), second])
         assert 'tokens[0] and tokens[2]' in result['msg'] and api_requests(sim) == []
 
     def test_wrong_api_version_is_diagnosed(self, run, sim):
@@ -470,7 +470,7 @@ class TestInputAndConnection:
 
     def test_env_fallback_for_api_url(self, run_module, sim, monkeypatch):
         monkeypatch.setenv('TEXTILE_API_URL', sim.url)
-        token = new_token()
+        token = make_token()
         result = run_module(module, dict(tokens=[token]))
         assert result['created_ids'] == ids(token) == sim.control.state_ids()
 
@@ -490,7 +490,7 @@ class TestBasicAuth:
     def test_with_credentials_from_the_environment(self, run_module, auth_sim, monkeypatch):
         monkeypatch.setenv('TEXTILE_USERNAME', 'Paddress')
         monkeypatch.setenv('TEXTILE_PASSWORD', 'pin1234')
-        token = new_token()
+        token = make_token()
         result = run_module(module, dict(api_url=auth_sim.url, tokens=[token]))
         assert result['created_ids'] == ids(token)
         assert 'pin1234' not in str(result)
@@ -512,7 +512,7 @@ class TestFaultsAReviewPlanted:
         assert secret not in printed
 
     def test_an_import_sends_no_body_and_no_content_type(self, run, sim):
-        run(tokens=[new_token()])
+        run(tokens=[make_token()])
         post = api_requests(sim, 'POST')[0]
         names = {name.lower(): value for name, value in post['header_lines']}
         assert 'content-type' not in names and names['content-length'] == '0'
@@ -530,8 +530,8 @@ class TestFaultsAReviewPlanted:
 
     def test_a_replaced_id_is_not_called_missing_when_a_later_import_fails(self, run, sim):
         ident = os.urandom(12)
-        sim.control.seed([new_token(ident)])
-        replacement, fresh = new_token(ident), new_token(b'\xff' * 12)  # fresh sorts after, imported last
+        sim.control.seed([make_token(ident)])
+        replacement, fresh = make_token(ident), make_token(b'\xff' * 12)  # fresh sorts after, imported last
         real_create = Tokens.create
 
         def create(self, token=None, store=True):
@@ -551,10 +551,10 @@ class TestFaultsAReviewPlanted:
 
     def test_the_confirming_list_covers_ids_removed_for_a_replacement(self, run, sim):
         ident = os.urandom(12)
-        sim.control.seed([new_token(ident)])
+        sim.control.seed([make_token(ident)])
         # The cafe answers 204 to the removal without removing anything.
         sim.control.add_fault(method='DELETE', action='status', status=204, count=1)
-        result = run(tokens=[new_token(ident)], verify_secret=True)
+        result = run(tokens=[make_token(ident)], verify_secret=True)
         assert result['failed'] and 'still lists them' in result['msg'] and ident.hex() in result['msg']
         assert result['replaced_ids'] == [] and 'POST' not in [r['method'] for r in api_requests(sim)]
 
@@ -572,12 +572,12 @@ class TestFaultsAReviewPlanted:
     @pytest.mark.parametrize('same_secret', [True, False], ids=['same-secret', 'other-secret'])
     def test_another_writer_storing_a_replaced_id_first(self, run, sim, monkeypatch, same_secret):
         ident = os.urandom(12)
-        old, declared = new_token(ident), new_token(ident)
+        old, declared = make_token(ident), make_token(ident)
         sim.control.seed([old])
         real_create = Tokens.create
 
         def create(self, token=None, store=True):
-            sim.control.seed([declared if same_secret else new_token(ident)])  # stored between removal and import
+            sim.control.seed([declared if same_secret else make_token(ident)])  # stored between removal and import
             return real_create(self, token, store)
 
         monkeypatch.setattr(Tokens, 'create', create)
@@ -619,7 +619,7 @@ class TestConcurrency:
 
     @pytest.mark.parametrize('concurrency', [1, 3, 16])
     def test_at_most_concurrency_imports_are_in_flight(self, run, sim, monkeypatch, caplog, concurrency):
-        tokens = [new_token() for index in range(20)]
+        tokens = [make_token() for index in range(20)]
         state = self.counting(monkeypatch, min(concurrency, len(tokens)))
         result = run(tokens=tokens, concurrency=concurrency)
         assert not result['failed'] and result['created_ids'] == ids(*tokens) == sim.control.state_ids()
@@ -632,7 +632,7 @@ class TestConcurrency:
 
     def test_removals_run_in_parallel_and_one_list_confirms_them(self, run, sim, monkeypatch):
         state = self.counting(monkeypatch, 4, 'remove_id')
-        stored = [new_token() for index in range(6)]
+        stored = [make_token() for index in range(6)]
         sim.control.seed(stored)
         result = run(state='absent', tokens=stored, concurrency=4)
         assert result['removed_ids'] == ids(*stored) and sim.control.state_ids() == [] and state['most'] == 4
@@ -640,7 +640,7 @@ class TestConcurrency:
 
     @pytest.mark.parametrize('value', [0, 17, -1, 'inf', 1e9])
     def test_a_concurrency_out_of_range_fails_before_any_request(self, run, sim, value):
-        result = run(tokens=[new_token()], concurrency=value)
+        result = run(tokens=[make_token()], concurrency=value)
         assert result['failed'] and 'concurrency' in result['msg'] and api_requests(sim) == []
 
     def test_a_bug_in_a_worker_thread_fails_cleanly_after_the_work_in_flight(self, run, sim, monkeypatch):
@@ -655,7 +655,7 @@ class TestConcurrency:
             time.sleep(0.05)
             return real_create(self, token, store)
 
-        tokens = [new_token() for index in range(4)]
+        tokens = [make_token() for index in range(4)]
         first = ids(*tokens)[0]
         monkeypatch.setattr(Tokens, 'create', create)
         result = run(tokens=tokens, concurrency=4)

@@ -10,10 +10,10 @@ import pytest
 
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token_info as module
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
 from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import (
     api_requests,
     assert_no_secret,
-    new_token,
 )
 
 
@@ -29,7 +29,7 @@ def run(run_module, sim):
 
 
 def test_reports_ids_count_and_node(run, sim):
-    tokens = [new_token() for index in range(4)]
+    tokens = [make_token() for index in range(4)]
     sim.control.seed(tokens)
     result = run(_ansible_check_mode=True)
     assert result['stored'] == [{'id': i} for i in sorted(map(token_id, tokens))]
@@ -40,7 +40,7 @@ def test_reports_ids_count_and_node(run, sim):
 
 
 def test_filter_by_ids_and_missing_ids(run, sim):
-    a, b = new_token(), new_token()
+    a, b = make_token(), make_token()
     sim.control.seed([a, b])
     absent = 'ab' * 12
     result = run(ids=[f' {token_id(a).upper()} ', absent])
@@ -50,7 +50,7 @@ def test_filter_by_ids_and_missing_ids(run, sim):
 
 def test_given_tokens_are_checked_and_never_filter_the_stored_list(run, sim):
     """tokens (the option) are checked; stored (the result) lists the cafe's tokens, filtered by ids only."""
-    a, b, c = new_token(), new_token(), new_token()
+    a, b, c = make_token(), make_token(), make_token()
     sim.control.seed([a, b, c])
     result = run(tokens=[a, b], ids=[token_id(b), token_id(c)])
     assert result['checked'] == [
@@ -63,8 +63,8 @@ def test_given_tokens_are_checked_and_never_filter_the_stored_list(run, sim):
 
 def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
     ident = os.urandom(12)
-    good, wrong_secret, unknown = new_token(), new_token(ident), new_token()
-    sim.control.seed([good, new_token(ident)])
+    good, wrong_secret, unknown = make_token(), make_token(ident), make_token()
+    sim.control.seed([good, make_token(ident)])
     result = run(tokens=[unknown, good, wrong_secret, good])
     assert result['checked'] == [
         {'id': token_id(unknown), 'stored': False, 'valid': False},
@@ -78,8 +78,8 @@ def test_checked_with_bcrypt_makes_no_extra_request(run, sim):
 def test_checked_without_bcrypt_validates_stored_tokens_and_warns(run, sim, monkeypatch):
     monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt now raises ImportError
     ident = os.urandom(12)
-    good, wrong_secret, unknown = new_token(), new_token(ident), new_token()
-    sim.control.seed([good, new_token(ident)])
+    good, wrong_secret, unknown = make_token(), make_token(ident), make_token()
+    sim.control.seed([good, make_token(ident)])
     result = run(tokens=[good, wrong_secret, unknown])
     assert [c['valid'] for c in result['checked']] == [True, False, False]
     assert [r['method'] for r in api_requests(sim)] == ['GET'] * 4
@@ -112,7 +112,7 @@ def test_bad_input_fails_before_any_request(run, sim, args, expected):
 
 def test_a_failed_secret_check_fails_naming_it(run, sim, monkeypatch):
     monkeypatch.setitem(sys.modules, 'bcrypt', None)  # the secret is checked with the validate endpoint
-    token = new_token()
+    token = make_token()
     sim.control.seed([token])
     sim.control.add_fault(method='GET', path=f'/api/v0/tokens/{token}', action='status', status=500, body='db error')
     result = run(tokens=[token])

@@ -23,13 +23,12 @@ from hypothesis import strategies as st
 from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode, token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret, new_token
+from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret
 
 EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '40'))
 SETTINGS = settings(
     max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 REMOTE = 'cafe.invalid'
@@ -185,7 +184,7 @@ def test_after_a_generated_corrupt_answer_the_result_names_the_work_the_cafe_did
     sim.control.reset()
     fault_proxy.rules.clear()
     fault_proxy.broken.clear()
-    kept, target = new_token(), new_token()
+    kept, target = make_token(), make_token()
     sim.control.seed([kept] + ([target] if action == 'remove' else []))
     before = set(sim.control.state_ids())
     method = 'DELETE' if action == 'remove' else 'POST'

@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Property-based tests (hypothesis) of the token and ID parsing in plugins/module_utils/_token_format.py."""
+"""Property-based tests (hypothesis) of the token and ID parsing in plugins/module_utils/_token_format.py
+(its examples: test_token_format.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _token_format as tf
 
-settings.register_profile("textile", max_examples=300, deadline=None, database=None)
-settings.load_profile("textile")
+# More examples than the unit suite's profile gives (tests/unit/conftest.py): these are the format's own properties.
+EXAMPLES = settings(max_examples=300)
 
 WHITESPACE = st.text(alphabet=" \t\r\n", max_size=3)
 TOKEN_BYTES = st.binary(min_size=44, max_size=44)
@@ -28,6 +29,7 @@ def assert_quiet(exc_info, value):
         assert value.strip() not in str(exc_info.value)
 
 
+@EXAMPLES
 @given(st.binary(max_size=100))
 def test_base58_round_trip(data):
     text = tf.b58encode(data)
@@ -37,12 +39,14 @@ def test_base58_round_trip(data):
         assert tf.b58decode(text) == data
 
 
+@EXAMPLES
 @given(st.binary(max_size=100))
 def test_base58_matches_an_independent_implementation(data):
     base58 = pytest.importorskip("base58")
     assert tf.b58encode(data) == base58.b58encode(data).decode("ascii")
 
 
+@EXAMPLES
 @given(ANY_TOKEN_BYTES, WHITESPACE, WHITESPACE)
 def test_parse_token_splits_id_and_secret(raw, before, after):
     text = before + tf.b58encode(raw) + after
@@ -52,6 +56,7 @@ def test_parse_token_splits_id_and_secret(raw, before, after):
     assert tf.token_id(text) == parsed.id
 
 
+@EXAMPLES
 @given(st.binary(min_size=1, max_size=90).filter(lambda b: len(b) != 44))
 def test_parse_token_rejects_wrong_lengths_quietly(raw):
     text = tf.b58encode(raw)
@@ -61,6 +66,7 @@ def test_parse_token_rejects_wrong_lengths_quietly(raw):
     assert_quiet(exc_info, text)
 
 
+@EXAMPLES
 @given(ANY_TOKEN_BYTES, st.data())
 def test_parse_token_rejects_foreign_characters_quietly(raw, data):
     text = tf.b58encode(raw)
@@ -72,6 +78,7 @@ def test_parse_token_rejects_foreign_characters_quietly(raw, data):
     assert_quiet(exc_info, bad)
 
 
+@EXAMPLES
 @given(st.one_of(st.none(), st.integers(), st.binary(), st.lists(st.text(max_size=3), max_size=2)))
 def test_non_strings_are_refused(value):
     for parse in (tf.parse_token, tf.normalize_id, tf.parse_list_entry):
@@ -79,6 +86,7 @@ def test_non_strings_are_refused(value):
             parse(value)
 
 
+@EXAMPLES
 @given(st.binary(min_size=12, max_size=12), st.data(), WHITESPACE, WHITESPACE)
 def test_normalize_id_accepts_any_case_and_returns_lowercase(raw, data, before, after):
     hex_id = raw.hex()
@@ -86,6 +94,7 @@ def test_normalize_id_accepts_any_case_and_returns_lowercase(raw, data, before, 
     assert tf.normalize_id(before + mixed + after) == hex_id
 
 
+@EXAMPLES
 @given(st.text(max_size=40))
 def test_normalize_id_rejects_everything_else_quietly(text):
     stripped = text.strip()
@@ -95,6 +104,7 @@ def test_normalize_id_rejects_everything_else_quietly(text):
     assert_quiet(exc_info, text)
 
 
+@EXAMPLES
 @given(ANY_TOKEN_BYTES)
 def test_delete_path_segment_carries_the_id_and_no_secret(raw):
     token_id = raw[:12].hex()
@@ -105,6 +115,7 @@ def test_delete_path_segment_carries_the_id_and_no_secret(raw):
         assert segment != tf.b58encode(raw)
 
 
+@EXAMPLES
 @given(st.binary(min_size=12, max_size=12), st.binary(min_size=60, max_size=60))
 def test_list_entry_gives_the_id_the_token_has(id_bytes, bcrypt_hash):
     entry = tf.parse_list_entry(tf.b58encode(id_bytes + bcrypt_hash))
