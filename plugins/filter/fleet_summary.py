@@ -138,7 +138,10 @@ def fleet_summary(entries: object, expected_ids: object = None, labels: object =
         'ids': rows,
         'cells': cells,
         'counts': counts,
-        'labels': {key.strip().lower(): redact('' if owner is None else str(owner)) for key, owner in cast(Mapping, labels).items()},
+        'labels': {
+            key.strip().lower(): redact('' if owner is None else str(owner))
+            for key, owner in cast(Mapping, labels).items()
+        },
         'url_notes': url_notes,
     }
 
