@@ -65,7 +65,7 @@ def pytest_scenarios_main(session: nox.Session) -> None:
 
 @nox.session(name="pytest-reliability-2.21", python=False, tags=["pytest", "2.21"])
 def pytest_reliability(session: nox.Session) -> None:
-    """pytest tests/reliability -n 2: faults, load, TLS, bad input, token format properties."""
+    """pytest tests/reliability -n 2: faults, load, TLS, bad input."""
     run_pytest(session, "2.21", "-n", "2", "tests/reliability")
 
 

@@ -67,6 +67,14 @@ class Watch:
         Watch._current.watch = self
         try:
             yield self
+        except BaseException:
+            # A failed attempt may already have handed its connection back to the pool with the rest of a broken
+            # answer unread, or half closed by the server: close it, so that no later request is sent on it.
+            with self._lock:
+                connections = list(self._connections)
+            for connection in connections:
+                connection.close()
+            raise
         finally:
             Watch._current.watch = None
             with self._lock:

@@ -198,3 +198,35 @@ class TestPhases:
         thread.start()
         thread.join()
         assert outcome == [('sending', None)]
+
+
+class Connection:
+    """What a urllib3 connection offers the watch: ``close``, and ``sock`` for a shutdown."""
+
+    sock = None
+
+    def __init__(self):
+        self.closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+@pytest.mark.parametrize('failure', [ValueError, OSError, KeyboardInterrupt])
+def test_a_failed_attempt_closes_every_connection_it_used(failure):
+    """A connection whose answer broke may be back in the pool already, with the rest of the answer unread (or
+    half closed by the server): the next request must not be sent on it."""
+    used, other = Connection(), Connection()
+    watch = Watch()
+    with pytest.raises(failure), watch.watching():
+        Watch.add(used)
+        raise failure('the answer broke')
+    assert (used.closed, other.closed) == (1, 0)
+    assert watch.stop('timeout') is False  # and a late deadline touches nothing once the attempt has ended
+
+
+def test_a_good_attempt_leaves_its_connection_open_for_the_next_request():
+    kept = Connection()
+    with Watch().watching():
+        Watch.add(kept)
+    assert kept.closed == 0
