@@ -13,6 +13,8 @@
 # TEXTILE_PROPERTY_EXAMPLES (default 25 here) sets how many examples each argument-spec property test tries
 # per mutant. MUTATION_KEEP=1 keeps the work directory and prints its path. MUTATION_ONLY='glob ...' runs only the
 # mutants whose names match (mutmut's names, for example '*x_server_words__mutmut_*'), to re-check survivors.
+# MUTATION_TESTS='path ...' (default tests/unit/plugins) narrows the tests mutmut runs, for a file that the rest of
+# the suite only passes through: the score then says what those tests notice.
 
 set -uo pipefail
 
@@ -34,7 +36,8 @@ sources=("$@")
     echo '[mutmut]'
     echo 'source_paths ='
     for source in "${sources[@]}"; do echo "    ansible_collections/textileio/textile/$source"; done
-    echo 'pytest_add_cli_args_test_selection = ansible_collections/textileio/textile/tests/unit/plugins'
+    echo 'pytest_add_cli_args_test_selection ='
+    for tests in ${MUTATION_TESTS:-tests/unit/plugins}; do echo "    ansible_collections/textileio/textile/$tests"; done
     # A mutant that turns a bounded wait into an endless one is caught by the per-test wall-clock limit (mutmut's
     # own limit counts CPU seconds, which a sleeping test never spends).
     echo 'pytest_add_cli_args = -p no:cacheprovider -q --timeout 120'

@@ -316,7 +316,8 @@ def test_the_test_command_lists_the_stages_the_readme_names():
         check=True,
         capture_output=True,
         text=True,
-        timeout=60,
+        # it waits for the nox venv's lock, which another session may hold on a loaded machine
+        timeout=300,
         stdin=subprocess.DEVNULL,
     ).stdout
     stages = {line.split()[0] for line in listed.splitlines() if line.strip()}
