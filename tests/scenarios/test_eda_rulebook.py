@@ -46,7 +46,11 @@ if not shutil.which("java"):
 
 BOUND = 240  # seconds: a bound on a wait for what takes seconds, never a timing assertion
 EVENT_BANNER = re.compile(r"^\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*+$")
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+ANY_EVENT_BANNER = re.compile(r"\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*")
+# a record of ansible-rulebook's log (at -vv on stdout too), written in one piece, by any thread, anywhere
+LOG_RECORD = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [\w.-]+ - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - [^\n]*\n"
+)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ACTION_DONE = re.compile(r"Task action::run_playbook::.* finished, active actions")
 SOURCE_RULEBOOK = """
@@ -64,21 +68,38 @@ SOURCE_RULEBOOK = """
 
 
 def events_in(text):
-    """The events the print_event action printed (pretty), in order, without the meta ansible-rulebook adds."""
-    events, lines = [], ANSI.sub("", text).splitlines()
-    for index, line in enumerate(lines):
-        if not EVENT_BANNER.match(line):
-            continue
-        body = []
-        for following in lines[index + 1 :]:
-            if following and set(following) == {"*"}:
-                break
-            if not LOG_LINE.match(following):  # a log line of another thread that landed in between
-                body.append(following)
-        found = ast.literal_eval("\n".join(body))
+    """The events the print_event action printed (pretty), in order, without the meta ansible-rulebook adds.
+
+    print() writes its text and its newline in two writes, and the source's polling threads log (to the same stdout
+    at -vv) in between: a log record can end any line of an event, its banner too. The records go first, then the
+    events are read; an event whose closing rule is not written yet is not read yet, and a banner that is still not
+    at the start of a line after that fails here, loudly, instead of a wait for an event that was printed."""
+    text = LOG_RECORD.sub("", ANSI.sub("", text))
+    lines = text.splitlines()
+    starts = [index for index, line in enumerate(lines) if EVENT_BANNER.match(line)]
+    assert len(starts) == len(ANY_EVENT_BANNER.findall(text)), f"an event banner events_in cannot read:\n{text}"
+    events = []
+    for start in starts:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i] and set(lines[i]) == {"*"}), None)
+        if end is None:  # its body or its closing rule is still being written
+            break
+        found = ast.literal_eval("\n".join(lines[start + 1 : end]))
         found["meta"] = {"hosts": found["meta"]["hosts"]}
         events.append(found)
     return events
+
+
+def test_events_in_reads_events_that_log_records_of_other_threads_split():
+    """What ansible-rulebook -vv writes when a poll's log record lands between a print's text and its newline."""
+    record = '2026-12-03 06:02:54,293 - urllib3.connectionpool - DEBUG - http://127.0.0.1:1 "GET /api/v0/tokens" 200\n'
+    banner = "** 2026-12-03 06:02:54.123456 [event] " + "*" * 40
+    body = "{'meta': {'hosts': 'cafe-b', 'uuid': 'u'},\n 'textile_drift': {'state': 'in_sync'}}"
+    split = ["\n" + banner, record + "\n", body, "\n" + record, "*" * 80, record + "\n"]
+    expected = {"meta": {"hosts": "cafe-b"}, "textile_drift": {"state": "in_sync"}}
+    assert events_in(record + "".join(split)) == [expected]
+    assert events_in(record + "".join(split[:3])) == []  # the closing rule not written yet: not read yet
+    with pytest.raises(AssertionError, match="cannot read"):
+        events_in(banner + " a line that is no log record\n" + body + "\n" + "*" * 80 + "\n")
 
 
 def drift(cafe, url, state, previous=None, missing=(), unexpected=(), count=None, error=None):
@@ -324,6 +345,9 @@ def test_the_collections_rulebook_restores_a_missing_token_on_that_cafe_only(
     assert rulebook.output.count("PLAY RECAP") == 1
     assert re.search(r"^cafe-a\s+: ok=\d+\s+changed=1\s", ANSI.sub("", rulebook.output), re.M)
 
+    # cafe-b's first poll retries the 503 three times (0.5 s, 1 s, 2 s apart) before it says unreachable: a fault
+    # cleared before that is a cafe that never was unreachable, and no recovery would follow
+    rulebook.wait_for(lambda: ("cafe-b", "unreachable") in states(), "unreachable event of cafe-b")
     cafe_b.control.clear_faults()
     rulebook.wait_for(lambda: ("cafe-b", "in_sync") in states(), "recovery event of cafe-b")
     unreachable = "GET /api/v0/tokens: The node failed (HTTP 503): \"restoring\"; check the daemon and its log."
