@@ -381,6 +381,8 @@ def test_an_api_url_with_surrounding_whitespace_is_used_stripped(sim):
         (dict(client_key=__file__), 'client_key needs client_cert'),
         (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
         (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
+        (dict(headers={'X-Pro\0xy': 'proxy-value'}), 'headers contains a NUL character.'),  # in a key: the option named
+        (dict(token={make_token(): 'x'}), 'tokens has a key (a header name) that could be a token'),  # via its alias
     ],
 )
 def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, args, expected):

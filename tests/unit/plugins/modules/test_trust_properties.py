@@ -9,6 +9,8 @@
    TEXTILE_PASSWORD, and no token or password shows in the result.
 2. Generated corrupt answers after a sent request (a fault proxy lets the cafe act, then breaks its answer):
    a mint, an import and a removal end in a result that names the work the cafe did, read from its state.
+3. Generated secrets given by every route (options, an alias, a header, a URL's user info, TEXTILE_* variables)
+   with a failure at every stage (the module's hook, Ansible's checks, the module's checks): never shown.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ansible_collections.textileio.textile.plugins.module_utils import _client
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode, token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
-from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret
+from ansible_collections.textileio.textile.tests.unit.plugins.modules.helpers import assert_no_secret, run_entry_point
 
 EXAMPLES = int(os.environ.get('TEXTILE_PROPERTY_EXAMPLES', '40'))
 SETTINGS = settings(
@@ -213,3 +215,56 @@ def test_after_a_generated_corrupt_answer_the_result_names_the_work_the_cafe_did
     else:
         assert not result['failed'], result['msg']
         assert result['removed_ids'] == [token_id(target)] and before - after == {token_id(target)}
+
+
+# 3. A secret given by any route (an option, its alias, a header value, the user info of a URL, a TEXTILE_* variable)
+#    with a run that fails at any stage: in the module's hook before Ansible's checks (a NUL), in Ansible's checks
+#    (a type, an unknown option), in the module's own checks (a key that could be a token), or before any request
+#    (a bad option value). Failures before Ansible's checks are the ones where only the module's hook hides values.
+SECRET = st.builds(
+    lambda text: 'S3cret-' + text,
+    st.text(alphabet='ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijk23456789', min_size=4, max_size=30),
+)
+ROUTES = {
+    'tokens': lambda secret: ({'tokens': [secret]}, {}),
+    'token (the alias of tokens)': lambda secret: ({'token': [secret]}, {}),
+    'api_password': lambda secret: ({'api_password': secret}, {}),
+    'headers': lambda secret: ({'headers': {'Authorization': secret}}, {}),
+    'api_url': lambda secret: ({'api_url': f'http://u:{secret}@127.0.0.1:1'}, {}),
+    'TEXTILE_PASSWORD': lambda secret: ({}, {'TEXTILE_PASSWORD': secret}),
+    'TEXTILE_API_URL': lambda secret: ({}, {'TEXTILE_API_URL': f'http://u:{secret}@127.0.0.1:1'}),
+    'TEXTILE_USERNAME (a token)': lambda token: ({}, {'TEXTILE_USERNAME': token}),
+    'api_username (a token)': lambda token: ({'api_username': token}, {}),
+}
+FAILURES = {
+    'hook (NUL)': {'ids': ['a\0b']},
+    'Ansible (type)': {'timeout': 'soon'},
+    'Ansible (unknown option)': {'bogus': 1},
+    'module (a header name that is a token)': {'headers': {make_token(): 'x'}},
+    'module (a bad option value)': {'retries': 11},
+}
+
+
+@pytest.mark.parametrize('failure', sorted(FAILURES))
+@pytest.mark.parametrize('route', sorted(ROUTES))
+@settings(SETTINGS, max_examples=max(EXAMPLES // 8, 2))  # each of the 45 pairs, with a few generated secrets
+@given(secret=SECRET, key=st.binary(min_size=44, max_size=44))
+def test_a_secret_given_by_any_route_is_hidden_in_a_failure_at_any_stage(sim, route, failure, secret, key):
+    if '(a token)' in route:
+        secret = b58encode(key)
+    args, environment = ROUTES[route](secret)
+    args = dict(args, **FAILURES[failure])
+    if route == 'headers' and 'headers' in FAILURES[failure]:
+        args['headers'] = dict(ROUTES[route](secret)[0]['headers'], **FAILURES[failure]['headers'])
+    if 'TEXTILE_API_URL' not in environment:
+        args.setdefault('api_url', sim.url)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD'):
+            patch.delenv(name, raising=False)
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        result, printed = run_entry_point(module.main, args)
+    assert result['failed'] and 'Internal error' not in result['msg'] and 'Traceback' not in printed
+    assert secret not in printed, (route, failure)
+    if route == 'token (the alias of tokens)' and failure.startswith('module (a header'):
+        assert result['msg'].startswith('headers has a key')
