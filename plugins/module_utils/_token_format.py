@@ -32,7 +32,9 @@ LIST_ENTRY_MAX_CHARS = 200
 TOKEN_RUN_MIN_CHARS = 40
 TOKEN_RUN = re.compile(f'[{ALPHABET}]{{{TOKEN_RUN_MIN_CHARS},}}')
 
-_INDEX = {char: value for value, char in enumerate(ALPHABET)}
+# base58 decoding: the text checked by one search, then its bytes turned into digit values by one translate
+_NOT_BASE58 = re.compile(f'[^{ALPHABET}]')
+_DIGITS = bytes.maketrans(ALPHABET.encode('ascii'), bytes(range(58)))
 
 ParsedToken = collections.namedtuple('ParsedToken', ['id', 'secret'])
 ListEntry = collections.namedtuple('ListEntry', ['id', 'bcrypt_hash'])
@@ -63,11 +65,11 @@ def b58decode(text: str) -> bytes:
         raise ValueError('a base58 value must be a string')
     if not text:
         raise ValueError('a base58 value must not be empty')
+    wrong = _NOT_BASE58.search(text)
+    if wrong:
+        raise ValueError(f'character {wrong.start() + 1} is not in the base58 alphabet')
     number = 0
-    for position, char in enumerate(text):
-        value = _INDEX.get(char)
-        if value is None:
-            raise ValueError(f'character {position + 1} is not in the base58 alphabet')
+    for value in text.encode('ascii').translate(_DIGITS):  # a no-op at N=1000 decodes 2000 values
         number = number * 58 + value
     zeros = len(text) - len(text.lstrip('1'))
     body = number.to_bytes((number.bit_length() + 7) // 8, 'big') if number else b''
