@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "simulator"))
 sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 
+try:  # what the main line's venv has and a bare Python lacks: say so, not a traceback
+    import ansible  # noqa: E402, F401
+    import bcrypt  # noqa: E402, F401
+except ImportError as missing:
+    sys.exit(
+        f'{missing.name} is missing: run the benchmarks with the main line\'s venv: "$(scripts/venv.sh main)/bin/python" {sys.argv[0]} ...'
+    )
 from _token_format import TOKEN_RUN, b58encode, token_id  # noqa: E402
 from textile_sim import SimProcess  # noqa: E402
 
