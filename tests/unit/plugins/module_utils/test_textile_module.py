@@ -381,7 +381,11 @@ def test_an_api_url_with_surrounding_whitespace_is_used_stripped(sim):
         (dict(client_key=__file__), 'client_key needs client_cert'),
         (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
         (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
-        (dict(headers={'X-Pro\0xy': 'proxy-value'}), 'headers contains a NUL character.'),  # in a key: the option named
+        (dict(headers={'X-Pro\0xy': 'proxy-value'}), 'headers contains a NUL character.'),
+        (
+            dict(id=['\0' * 24]),
+            'ids[0] contains a NUL character',
+        ),  # given through its alias: the option named  # in a key: the option named
         (dict(token={make_token(): 'x'}), 'tokens has a key (a header name) that could be a token'),  # via its alias
     ],
 )
@@ -550,6 +554,9 @@ def test_only_a_node_not_reached_at_the_default_api_url_gets_the_default_hint(mo
     assert msg.startswith('It failed: GET /health: failed.')
     assert ('the default http://127.0.0.1:40600 was used' in msg) is hinted
     assert 'the default' not in explained(monkeypatch, err, api_url='http://127.0.0.1:40600')
+    monkeypatch.setenv('TEXTILE_API_URL', 'http://127.0.0.1:40600')  # set in the environment: not the default either
+    failing = lambda: TextileModule(argument_spec={}).fail_json('It failed', error=err)  # noqa: E731
+    assert 'the default' not in run_main(monkeypatch, failing, {})['msg']
 
 
 def test_only_a_404_of_the_tokens_list_asks_the_node_what_it_is(monkeypatch, sim):
