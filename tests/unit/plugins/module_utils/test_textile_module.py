@@ -381,12 +381,12 @@ def test_an_api_url_with_surrounding_whitespace_is_used_stripped(sim):
         (dict(client_key=__file__), 'client_key needs client_cert'),
         (dict(ids=['\0' * 24]), 'ids[0] contains a NUL character'),
         (dict(headers={'X-Proxy': 'a\0b'}), "headers['X-Proxy'] contains a NUL character"),
+        # a NUL in a key, and options given through an alias: the option is named
         (dict(headers={'X-Pro\0xy': 'proxy-value'}), 'headers contains a NUL character.'),
-        (
-            dict(id=['\0' * 24]),
-            'ids[0] contains a NUL character',
-        ),  # given through its alias: the option named  # in a key: the option named
-        (dict(token={make_token(): 'x'}), 'tokens has a key (a header name) that could be a token'),  # via its alias
+        (dict(id=['\0' * 24]), 'ids[0] contains a NUL character'),
+        (dict(token={make_token(): 'x'}), 'tokens has a key (a header name) that could be a token'),
+        # a string that Ansible's checks turn into a dict (key=value): the second look at the keys
+        (dict(headers=f'{make_token()}=x'), 'headers has a key (a header name) that could be a token'),
     ],
 )
 def test_a_bad_connection_option_fails_naming_it_before_any_request(refused, args, expected):
