@@ -7,6 +7,7 @@ benchmark.py, bench_fleet.py and bench_eda.py import this module; none of them i
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import shlex
@@ -18,13 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "simulator"))
 sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 
-try:  # what the main line's venv has and a bare Python lacks: say so, not a traceback
-    import ansible  # noqa: E402, F401
-    import bcrypt  # noqa: E402, F401
-except ImportError as missing:
-    sys.exit(
-        f'{missing.name} is missing: run the benchmarks with the main line\'s venv: "$(scripts/venv.sh main)/bin/python" {sys.argv[0]} ...'
-    )
+# what the main line's venv has and a bare Python lacks: say so, not a traceback
+for needed in ("ansible", "bcrypt"):
+    if importlib.util.find_spec(needed) is None:
+        sys.exit(
+            f'{needed} is missing: run the benchmarks with the main line\'s venv: "$(scripts/venv.sh main)/bin/python" {sys.argv[0]}'
+        )
 from _token_format import TOKEN_RUN, b58encode, token_id  # noqa: E402
 from textile_sim import SimProcess  # noqa: E402
 

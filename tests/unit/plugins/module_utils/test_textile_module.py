@@ -555,7 +555,10 @@ def test_only_a_node_not_reached_at_the_default_api_url_gets_the_default_hint(mo
     assert ('the default http://127.0.0.1:40600 was used' in msg) is hinted
     assert 'the default' not in explained(monkeypatch, err, api_url='http://127.0.0.1:40600')
     monkeypatch.setenv('TEXTILE_API_URL', 'http://127.0.0.1:40600')  # set in the environment: not the default either
-    failing = lambda: TextileModule(argument_spec={}).fail_json('It failed', error=err)  # noqa: E731
+
+    def failing():
+        TextileModule(argument_spec={}).fail_json('It failed', error=err)
+
     assert 'the default' not in run_main(monkeypatch, failing, {})['msg']
 
 
