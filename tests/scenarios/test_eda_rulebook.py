@@ -45,8 +45,9 @@ if not shutil.which("java"):
 
 
 BOUND = 240  # seconds: a bound on a wait for what takes seconds, never a timing assertion
-EVENT_BANNER = re.compile(r"^\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*+$")
-ANY_EVENT_BANNER = re.compile(r"\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*")
+BANNER = r"\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \[event\] \*"
+EVENT_BANNER = re.compile(f"^{BANNER}+$")  # a banner on a line of its own
+ANY_EVENT_BANNER = re.compile(BANNER)  # a banner anywhere, split from its line or not
 # a record of ansible-rulebook's log (at -vv on stdout too), written in one piece, by any thread, anywhere
 LOG_RECORD = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [\w.-]+ - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - [^\n]*\n"

@@ -530,10 +530,12 @@ class TestTheModulesOwnMaskingReturnsWhatAnsiblesWould:
 # How a TextileError is explained (explain, _diagnose_404)
 
 
-def explained(monkeypatch, err, **args):
-    """The message of a module failing with ``err``, the environment fallbacks unset."""
+def explained(monkeypatch, err, environment=None, **args):
+    """The message of a module failing with ``err``, the environment fallbacks unset but for ``environment``."""
     for name in _module.FALLBACK_ENV:
         monkeypatch.delenv(name, raising=False)
+    for name, value in (environment or {}).items():
+        monkeypatch.setenv(name, value)
     return run_main(monkeypatch, lambda: TextileModule(argument_spec={}).fail_json('It failed', error=err), args)['msg']
 
 
@@ -554,12 +556,8 @@ def test_only_a_node_not_reached_at_the_default_api_url_gets_the_default_hint(mo
     assert msg.startswith('It failed: GET /health: failed.')
     assert ('the default http://127.0.0.1:40600 was used' in msg) is hinted
     assert 'the default' not in explained(monkeypatch, err, api_url='http://127.0.0.1:40600')
-    monkeypatch.setenv('TEXTILE_API_URL', 'http://127.0.0.1:40600')  # set in the environment: not the default either
-
-    def failing():
-        TextileModule(argument_spec={}).fail_json('It failed', error=err)
-
-    assert 'the default' not in run_main(monkeypatch, failing, {})['msg']
+    # set in the environment: not the default either
+    assert 'the default' not in explained(monkeypatch, err, environment={'TEXTILE_API_URL': 'http://127.0.0.1:40600'})
 
 
 def test_only_a_404_of_the_tokens_list_asks_the_node_what_it_is(monkeypatch, sim):

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.textileio.textile.plugins.module_utils import _client
+from ansible_collections.textileio.textile.plugins.module_utils._connection import FALLBACK_ENV
 from ansible_collections.textileio.textile.plugins.module_utils._token_format import b58encode, token_id
 from ansible_collections.textileio.textile.plugins.modules import textile_cafe_token as module
 from ansible_collections.textileio.textile.tests.simulator.pytest_plugin import make_token
@@ -36,7 +37,7 @@ SETTINGS = settings(
 REMOTE = 'cafe.invalid'
 PROXY_NAMES = ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy')
 NO_PROXY_NAMES = ('NO_PROXY', 'no_proxy')
-ENV_NAMES = PROXY_NAMES + NO_PROXY_NAMES + ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD', 'NETRC')
+ENV_NAMES = PROXY_NAMES + NO_PROXY_NAMES + FALLBACK_ENV + ('NETRC',)
 
 # Text an environment variable can hold: anything but NUL (and lone surrogates).
 ENV_TEXT = st.text(st.characters(exclude_categories=('Cs',), exclude_characters='\0'), max_size=40)
@@ -252,14 +253,14 @@ FAILURES = {
 def test_a_secret_given_by_any_route_is_hidden_in_a_failure_at_any_stage(sim, route, failure, secret, key):
     if '(a token)' in route:
         secret = b58encode(key)
-    args, environment = ROUTES[route](secret)
-    args = dict(args, **FAILURES[failure])
-    if route == 'headers' and 'headers' in FAILURES[failure]:
-        args['headers'] = dict(ROUTES[route](secret)[0]['headers'], **FAILURES[failure]['headers'])
+    route_args, environment = ROUTES[route](secret)
+    args = dict(route_args, **FAILURES[failure])
+    if 'headers' in route_args and 'headers' in FAILURES[failure]:
+        args['headers'] = dict(route_args['headers'], **FAILURES[failure]['headers'])
     if 'TEXTILE_API_URL' not in environment:
         args.setdefault('api_url', sim.url)
     with pytest.MonkeyPatch.context() as patch:
-        for name in ('TEXTILE_API_URL', 'TEXTILE_USERNAME', 'TEXTILE_PASSWORD'):
+        for name in FALLBACK_ENV:
             patch.delenv(name, raising=False)
         for name, value in environment.items():
             patch.setenv(name, value)
