@@ -164,12 +164,6 @@ def pytest_scenarios_next(session: nox.Session) -> None:
     run_pytest(session, "2.22", "tests/scenarios/test_secrets_api.py")
 
 
-@nox.session(name="ansible-doc", python=False, tags=["build", "2.21"])
-def ansible_doc(session: nox.Session) -> None:
-    """ansible-galaxy collection build and install, then ansible-doc of every module, filter and role."""
-    checks.ansible_doc(session)
-
-
 @nox.session(name="typing-plugins", tags=["lint"])
 def typing_plugins(session: nox.Session) -> None:
     """mypy of plugins/ and the event source (mypy.ini: every function typed), with ansible-core, requests and

@@ -1,11 +1,8 @@
 """The bodies of the noxfile's sessions that are not a test line's pytest or ansible-test run: the docs site,
-ansible-doc of the installed collection, mypy, the sanity ignore check, and the stricter wrappers of two of
-antsibull-nox's sessions (build-import-check and molecule)."""
+mypy, the sanity ignore check, and the stricter wrappers of two of antsibull-nox's sessions (build-import-check
+and molecule)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
 
 import nox
 
@@ -16,12 +13,10 @@ from .lines import (
     copy_collection,
     ensure_debian_package,
     leaked_tokens,
-    line_venv,
     run_pytest,
     stop_processes_naming,
     temporary_directory,
     test_tokens,
-    venv_env,
 )
 
 
@@ -50,75 +45,6 @@ def docs_site(session: nox.Session) -> None:
         html = site / "build" / "html"
         session.log(f"the docs site: {html / 'index.html'}")
         run_pytest(session, "2.21", "tests/docsite", env=dict(collections, TEXTILE_DOCSITE_HTML=str(html)))
-
-
-def ansible_doc(session: nox.Session) -> None:
-    """ansible-galaxy collection build and install (main line), then ansible-doc of every module, filter and role;
-    fails on any error or warning but ansible-core 2.21's own about its internal collection."""
-    venv = line_venv(session, "2.21")
-    env = venv_env(venv)
-    with temporary_directory("ansible-doc") as base:
-        copy = copy_collection(base / "source")
-        with session.chdir(copy):
-            session.run(
-                str(venv / "bin" / "ansible-galaxy"),
-                "collection",
-                "build",
-                "--output-path",
-                str(base / "dist"),
-                env=env,
-                external=True,
-            )
-        tarball = next((base / "dist").glob("textileio-textile-*.tar.gz"))
-        installed = base / "installed"
-        session.run(
-            str(venv / "bin" / "ansible-galaxy"),
-            "collection",
-            "install",
-            "-p",
-            str(installed),
-            str(tarball),
-            env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(installed)),
-            external=True,
-        )
-        collection = installed / "ansible_collections" / "textileio" / "textile"
-        plugins = [
-            ("module", path.stem)
-            for path in sorted((collection / "plugins" / "modules").glob("*.py"))
-            if not path.stem.startswith("_")
-        ]
-        plugins += [("filter", path.stem) for path in sorted((collection / "plugins" / "filter").glob("*.yml"))]
-        plugins += [
-            ("role", path.parent.parent.name) for path in sorted(collection.glob("roles/*/meta/argument_specs.yml"))
-        ]
-        # From a directory outside any collection, so only the installed copy can answer.
-        doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
-        failed = []
-        with session.chdir(installed):
-            for kind, name in plugins:
-                done = subprocess.run(
-                    [str(venv / "bin" / "ansible-doc"), "-t", kind, f"textileio.textile.{name}"],
-                    env=dict(os.environ, **doc_env),
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                # ansible-core 2.21 warns about its own internal collection when documenting roles.
-                errors = [
-                    line
-                    for line in done.stderr.splitlines()
-                    if "_protomatter' does not have a MANIFEST.json" not in line
-                ]
-                if done.returncode != 0 or not done.stdout.strip() or errors:
-                    failed.append(name)
-                    session.warn(
-                        f"ansible-doc -t {kind} textileio.textile.{name}: FAILED (exit {done.returncode})\n"
-                        + "\n".join(errors)
-                    )
-                else:
-                    session.log(f"ansible-doc -t {kind} textileio.textile.{name}: ok")
-        if not plugins or failed:
-            session.error(f"ansible-doc failed for {', '.join(failed) or 'nothing found to document'}")
 
 
 def typing_plugins(session: nox.Session) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tarfile
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.textileio.textile.tests.scenarios.harness import fleet, fqcn_playbook, token_id
+from ansible_collections.textileio.textile.tests.scenarios.harness import REPO_ROOT, fleet, fqcn_playbook, token_id
 
 BIN = Path(sys.executable).parent
 
@@ -37,6 +38,50 @@ def test_tarball_holds_roles_playbooks_and_ee_metadata(installed):
         assert name in names
     assert "requests" in python_deps
     assert not [n for n in names if n.startswith(("scripts/", "hacking/", "textile-cafe-report"))]
+
+
+def documented(collection: Path) -> list[tuple[str, str]]:
+    """What ansible-doc documents in ``collection``: (type, name) of every module, filter, test and role."""
+    modules = [("module", path.stem) for path in sorted(collection.glob("plugins/modules/[!_]*.py"))]
+    filters = [
+        (kind, path.stem) for kind in ("filter", "test") for path in sorted(collection.glob(f"plugins/{kind}/*.yml"))
+    ]
+    return (
+        modules
+        + filters
+        + [("role", path.parts[-3]) for path in sorted(collection.glob("roles/*/meta/argument_specs.yml"))]
+    )
+
+
+@pytest.mark.parametrize("kind, name", documented(REPO_ROOT))
+def test_ansible_doc_renders_every_plugin_and_role_of_the_installed_collection(installed, tmp_path, kind, name):
+    _tarball, path = installed
+    assert (kind, name) in documented(path / "ansible_collections" / "textileio" / "textile")
+    # only the installed copy can answer: not sys.path (PYTHONPATH holds the work tree), not the directory run from
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    done = subprocess.run(
+        [str(BIN / "ansible-doc"), "-t", kind, f"textileio.textile.{name}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # ansible-core 2.21 warns about its own internal collection when it documents a role
+    errors = [line for line in done.stderr.splitlines() if "_protomatter' does not have a MANIFEST.json" not in line]
+    assert (done.returncode, errors) == (0, []), done.stderr
+    assert f"textileio.textile.{name}" in done.stdout
+
+
+def test_the_documented_plugins_and_roles_are_found():
+    names = {name for _kind, name in documented(REPO_ROOT)}
+    assert {
+        "textile_cafe_token",
+        "textile_cafe_token_info",
+        "cafe_tokens",
+        "cafe_token_report",
+        "fleet_summary",
+    } <= names
 
 
 def test_installed_collection_provisions_and_reports_by_fqcn(installed, sim_factory, run_playbook, new_token):
