@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from ansible_collections.textileio.textile.tests.docsite.chromium import CHROMIUM, FLAGS
 from ansible_collections.textileio.textile.tests.scenarios.harness import REPORT_PLAYBOOK as PLAYBOOK
 from ansible_collections.textileio.textile.tests.scenarios.harness import (
     STATES,
@@ -25,17 +26,6 @@ from ansible_collections.textileio.textile.tests.scenarios.harness import (
 )
 from ansible_collections.textileio.textile.tests.simulator.textile_sim import closed_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-]
 # The background of each cell state in the page's style sheet (blank is the page's white).
 COLOURS = {
     "stored": (0xD6, 0xF5, 0xDC),
