@@ -7,7 +7,7 @@ scripts/test.sh (the README's test command, and CI's) sets up nox and runs every
 - The sessions below run on the project's test lines, the venvs that scripts/venv.sh builds and caches:
   compat (ansible-core 2.19, Python 3.11), 2.20 (3.12), main (2.21, 3.12) and 2.22 (3.13). What they do lives in
   scripts/nox_helpers/: lines.py (pytest and ansible-test on a line), ee.py (the execution environment's base
-  image), checks.py (the docs site, ansible-doc, mypy, and the wrappers of two antsibull-nox sessions).
+  image), checks.py (the docs site, mypy, and the wrappers of two antsibull-nox sessions).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from nox_helpers import checks, ee  # noqa: E402
 from nox_helpers.lines import (  # noqa: E402
     CACHE,
     ensure_debian_package,
-    python_of,
     run_ansible_test,
     run_integration,
     run_pytest,
@@ -72,13 +71,13 @@ def pytest_reliability(session: nox.Session) -> None:
 # 2.22.0rc1's ansible-test pins pylint's dill to an archive on GitHub, which this machine cannot reach; pylint
 # runs on the 2.19, 2.20 and 2.21 lines. Drop the skip when 2.22.0 pins dill from PyPI.
 for core, args in (("2.21", ()), ("2.22", ("--skip-test", "pylint")), ("2.19", ()), ("2.20", ())):
-    doc = " ".join([f"ansible-test sanity --python {python_of(core)} (ansible-core {core})", *args])
+    doc = " ".join([f"ansible-test sanity (ansible-core {core})", *args])
     add_session(f"sanity-{core}", doc, ["sanity", core], run_sanity, core, *args)
 
 # tests/unit runs once per line: ansible-test units on 2.20, pytest on 2.19, 2.21 and 2.22 (pytest-unit-*).
 add_session(
     "units-2.20",
-    "ansible-test units --python 3.12 (ansible-core 2.20)",
+    "ansible-test units (ansible-core 2.20)",
     ["units", "2.20"],
     run_ansible_test,
     "2.20",
@@ -86,10 +85,7 @@ add_session(
 )
 
 for core in ("2.21", "2.19"):
-    doc = (
-        f"ansible-test integration --local --python {python_of(core)} (ansible-core {core}): "
-        "tests/integration/targets against the simulator"
-    )
+    doc = f"ansible-test integration --local (ansible-core {core}): tests/integration/targets against the simulator"
     add_session(f"integration-{core}", doc, ["integration", core], run_integration, core)
 
 

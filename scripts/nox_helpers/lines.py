@@ -1,10 +1,7 @@
 """The project's test lines for nox sessions: the venvs of scripts/venv.sh, pytest from the work tree, and
-ansible-test in a copy of the tracked files, on the host.
-
-The lines (scripts/venv.sh): compat (ansible-core 2.19, Python 3.11), 2.20 (3.12), main (2.21, 3.12) and 2.22
-(3.13). ansible-test runs in a copy of the tracked files (it needs a real ansible_collections/textileio/textile
-directory) with --python, on the host: antsibull-nox's own ansible-test sessions want containers (or a Python that
-nox finds, which pyenv's shims hide here) and ansible-core from PyPI or git rather than the lines' pinned venvs.
+ansible-test in a copy of the tracked files (it needs a real ansible_collections/textileio/textile directory),
+with --python, on the host: antsibull-nox's own ansible-test sessions run it with --docker (no Docker here) and
+ansible-core from PyPI or git rather than the lines' pinned venvs.
 """
 
 from __future__ import annotations
@@ -28,19 +25,8 @@ CACHE = Path(
 )
 CONSTRAINTS = "scripts/constraints-nox-sessions.txt"
 
-# The test lines: name given to scripts/venv.sh -> (ansible-core, Python).
-LINES = {
-    "compat": ("2.19", "3.11"),
-    "2.20": ("2.20", "3.12"),
-    "main": ("2.21", "3.12"),
-    "2.22": ("2.22", "3.13"),
-}
-LINE_OF_CORE = {core: line for line, (core, _python) in LINES.items()}
-
-
-def python_of(core: str) -> str:
-    """The Python X.Y of the line of ansible-core ``core``."""
-    return LINES[LINE_OF_CORE[core]][1]
+# The test line (scripts/venv.sh's name for it, which also holds its Python) of each ansible-core.
+LINE_OF_CORE = {"2.19": "compat", "2.20": "2.20", "2.21": "main", "2.22": "2.22"}
 
 
 def line_venv(session: nox.Session, core: str, line: str | None = None) -> Path:
@@ -122,24 +108,11 @@ def leaked_tokens(tokens: dict[str, Path], text: str) -> list[str]:
     return sorted({str(path) for token, path in tokens.items() if token in text})
 
 
-def processes_naming(marker: str) -> list[int]:
-    """The PIDs of the processes whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:  # ended meanwhile
-                continue
-            if marker.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 def stop_processes_naming(session: nox.Session, marker: str) -> list[int]:
     """Stop (SIGTERM) the processes that a session's run left running, found by ``marker`` in their command line;
     return their PIDs."""
-    left = processes_naming(marker)
+    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True, check=False).stdout.split()
+    left = [int(pid) for pid in found if int(pid) != os.getpid()]
     for pid in left:
         session.warn(f"stopping PID {pid}, which the run started and left running")
         with contextlib.suppress(ProcessLookupError):
@@ -148,37 +121,32 @@ def stop_processes_naming(session: nox.Session, marker: str) -> list[int]:
 
 
 def ensure_debian_package(session: nox.Session, package: str, *commands: str) -> bool:
-    """Make one of ``commands`` available, installing Debian's ``package`` when running as root.
-
-    Returns False (after a warning) when it is missing and cannot be installed: the tests that need it skip.
-    """
-    if any(shutil.which(command) for command in commands):
-        return True
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        session.warn(
-            f"{commands[0]} is missing and cannot be installed here (not root, or no apt-get): "
-            "the tests that need it skip"
-        )
-        return False
+    """Make one of ``commands`` available, installing Debian's ``package`` (apt-get, as root; after an update when
+    the first try fails). False, after a warning, when it cannot: the tests that need it skip."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=600", package]
     with open(CACHE / "apt.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one apt-get at a time among parallel sessions
-        if not any(shutil.which(command) for command in commands):
-            session.log(f"installing Debian's {package} with apt-get")
-            quiet = {
-                "stdin": subprocess.DEVNULL,
-                "stdout": subprocess.DEVNULL,
-                "stderr": subprocess.DEVNULL,
-                "env": env,
-            }
-            if subprocess.run(install, check=False, **quiet).returncode != 0:
-                subprocess.run(["apt-get", "update", "-qq", "-o", "DPkg::Lock::Timeout=600"], check=False, **quiet)
-                subprocess.run(install, check=False, **quiet)
+        for step in ("install", "update", "install"):
+            if any(shutil.which(command) for command in commands) or os.geteuid() != 0 or not shutil.which("apt-get"):
+                break
+            session.log(f"apt-get {step} {package if step == 'install' else ''}")
+            apt = [
+                "apt-get",
+                step,
+                "-y",
+                "-qq",
+                "-o",
+                "DPkg::Lock::Timeout=600",
+                *([package] if step == "install" else []),
+            ]
+            done = subprocess.run(apt, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), capture_output=True)
+            if step == "install" and done.returncode == 0:
+                break
     if any(shutil.which(command) for command in commands):
         return True
-    session.warn(f"apt-get could not install {package}: the tests that need {commands[0]} skip")
+    session.warn(
+        f"{commands[0]} is missing and apt-get (as root) could not install {package}: the tests that need it skip"
+    )
     return False
 
 
@@ -232,7 +200,7 @@ def run_ansible_test(
     whose command line names the copy still runs afterwards (and stops it)."""
     venv = line_venv(session, core)
     install_get_pip_standin(venv)
-    python = python_of(core)
+    python = re.search(r"^version = (\d+\.\d+)", (venv / "pyvenv.cfg").read_text(encoding="utf-8"), re.M)[1]
     with temporary_directory(f"{command}-{core}") as base:
         copy = copy_collection(base)
         with session.chdir(copy), open(output or os.devnull, "w", encoding="utf-8") as out:
