@@ -44,7 +44,7 @@ def _header(lines, name):
     return None
 
 
-def _read_request(conn, data):
+def read_request(conn, data):
     """One request from ``conn``: (head lines, body, rest) or None at the end of the connection."""
     head, rest = _read_head(conn, data)
     if head is None:
@@ -80,14 +80,17 @@ def _reset(conn):
     conn.close()
 
 
-class _Server:
+class LoopbackServer:
+    """A threaded server on a free loopback port: ``serve(conn)`` handles each connection; ``stop()`` (or the end
+    of a ``with`` block) closes the listener and the open connections and joins the threads."""
+
     def __init__(self):
         self.stopping = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.url = "http://127.0.0.1:%d" % self.port
         self._lock = threading.Lock()
-        self._threads = []
+        self.threads = []
         self._conns = set()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -102,7 +105,7 @@ class _Server:
                 self._conns.add(conn)
             thread = threading.Thread(target=self._serve_and_close, args=(conn,), daemon=True)
             thread.start()
-            self._threads.append(thread)
+            self.threads.append(thread)
 
     def _serve_and_close(self, conn):
         try:
@@ -131,7 +134,7 @@ class _Server:
                 except OSError:
                     pass
         self._thread.join(5)
-        for thread in self._threads:
+        for thread in self.threads:
             thread.join(5)
 
     def __enter__(self):
@@ -141,7 +144,7 @@ class _Server:
         self.stop()
 
 
-class ForwardProxy(_Server):
+class ForwardProxy(LoopbackServer):
     """A recording forward proxy. ``hosts`` maps a host name (or ``name:port``) to a loopback port; a request
     for any other target is answered 502 (and recorded like the others).
 
@@ -160,7 +163,7 @@ class ForwardProxy(_Server):
     def serve(self, conn):
         data = b""
         while True:
-            request = _read_request(conn, data)
+            request = read_request(conn, data)
             if request is None:
                 return
             lines, body, data = request
@@ -248,7 +251,7 @@ def _break(mode, head, body):
 MODES = ("duplicate-length", "bad-status", "long-header", "truncated", "reset", "bad-chunked", "endless")
 
 
-class FaultProxy(_Server):
+class FaultProxy(LoopbackServer):
     """A reverse proxy in front of ``target_port`` that breaks the answers of the requests a rule picks.
 
     ``break_answers(method, path_prefix='/', mode=..., count=1, corrupt=None, after=0)`` arms a rule: after
@@ -286,7 +289,7 @@ class FaultProxy(_Server):
     def serve(self, conn):
         data = b""
         while True:
-            request = _read_request(conn, data)
+            request = read_request(conn, data)
             if request is None:
                 return
             lines, body, data = request

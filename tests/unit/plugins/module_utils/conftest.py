@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 import collections
-import socket
 import ssl
 import threading
 
 import pytest
 
 from ansible_collections.textileio.textile.tests.simulator import tlsutil
+from ansible_collections.textileio.textile.tests.simulator.proxies import LoopbackServer, read_request
 
 Request = collections.namedtuple('Request', ['line', 'headers', 'body'])
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """A loopback HTTP/1.1 server that records each raw request and sends a canned answer.
 
     ``answer`` is the raw response (bytes), None to never answer and wait for the client to hang up, or a
@@ -30,51 +30,25 @@ class RawServer:
         self.context = context
         self.requests = []
         self.hung_up = threading.Event()
-        self.stopping = threading.Event()
-        self.listener = socket.create_server(('127.0.0.1', 0))
-        self.port = self.listener.getsockname()[1]
+        super().__init__()
         self.url = f'{"https" if context else "http"}://127.0.0.1:{self.port}'
-        self.threads = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
 
-    def _accept(self):
-        while True:
-            try:
-                conn = self.listener.accept()[0]
-            except OSError:
+    def serve(self, conn):
+        if self.context:
+            conn = self.context.wrap_socket(conn, server_side=True)
+        with conn:
+            request = read_request(conn, b'')
+            if request is None:
                 return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-
-    def _serve(self, conn):
-        try:
-            if self.context:
-                conn = self.context.wrap_socket(conn, server_side=True)
-            data = b''
-            while b'\r\n\r\n' not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, body = data.split(b'\r\n\r\n', 1)
-            lines = head.decode('latin-1').split('\r\n')
+            lines = [line.decode('latin-1') for line in request[0]]
             headers = dict(line.split(': ', 1) if ': ' in line else (line.rstrip(':'), '') for line in lines[1:])
-            length = int(headers.get('Content-Length', 0))
-            while len(body) < length:
-                body += conn.recv(65536)
-            self.requests.append(Request(lines[0], headers, body))
+            self.requests.append(Request(lines[0], headers, request[1]))
             if self.answer is None:
                 self._wait_for_hang_up(conn)
             elif callable(self.answer):
                 self.answer(conn, self.stopping)
             else:
                 conn.sendall(self.answer)
-        except OSError:
-            pass
-        finally:
-            conn.close()
 
     def _wait_for_hang_up(self, conn):
         try:
@@ -83,17 +57,6 @@ class RawServer:
         except OSError:  # a TLS connection cut without close_notify
             pass
         self.hung_up.set()
-
-    def stop(self):
-        self.stopping.set()
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self.listener.close()
-        self.thread.join(5)
-        for thread in self.threads:
-            thread.join(5)
 
 
 @pytest.fixture
