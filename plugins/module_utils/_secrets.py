@@ -174,4 +174,7 @@ def masked(value: Any, no_log_values: Iterable[object]) -> tuple[Any, set[str]]:
     still has to search it for: those that occur in it, which only masks can form (each contains ``*``)."""
     masker = Masker(no_log_values)
     result = masker.mask(value)
-    return result, Masker(text for text in masker.values if '*' in text).occurring(leaf_texts(result))
+    starred = Masker(text for text in masker.values if '*' in text)
+    if not starred.values:  # the usual case: no mask can form any value, so the result need not be searched
+        return result, set()
+    return result, starred.occurring(leaf_texts(result))
