@@ -129,17 +129,11 @@ def ensure_debian_package(session: nox.Session, package: str, *commands: str) ->
         for step in ("install", "update", "install"):
             if any(shutil.which(command) for command in commands) or os.geteuid() != 0 or not shutil.which("apt-get"):
                 break
-            session.log(f"apt-get {step} {package if step == 'install' else ''}")
-            apt = [
-                "apt-get",
-                step,
-                "-y",
-                "-qq",
-                "-o",
-                "DPkg::Lock::Timeout=600",
-                *([package] if step == "install" else []),
-            ]
-            done = subprocess.run(apt, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), capture_output=True)
+            what = [package] if step == "install" else []
+            session.log(" ".join(["apt-get", step, *what]))
+            apt = ["apt-get", step, "-y", "-qq", "-o", "DPkg::Lock::Timeout=600", *what]
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            done = subprocess.run(apt, env=env, capture_output=True, check=False)
             if step == "install" and done.returncode == 0:
                 break
     if any(shutil.which(command) for command in commands):
