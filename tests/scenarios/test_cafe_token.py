@@ -44,12 +44,13 @@ def test_diff_is_shown_to_the_operator_without_a_secret(sim, run_playbook, new_t
 def test_duplicate_import_by_another_writer_counts_as_present(sim, run_playbook, new_token):
     """Another play stores the token between this run's list and its import: the 400 is re-checked.
 
-    The simulator stores the racing token itself when the import arrives, before it answers it (no timing);
-    reliability/ covers the race in a pool."""
+    The simulator stores the racing token itself when the first import arrives, before it answers it (no
+    timing). One import at a time: with two in flight, the racing token's own import could store it before the
+    faulted one arrives, and both would be answered 201. reliability/ covers the race in a pool."""
     racing, own = new_token(), new_token()
     sim.control.add_fault(method="POST", path="/api/v0/tokens", action="delay", delay=0, count=1, store_first=[racing])
     result = run_playbook(
-        playbook([module_task("Declare", {"tokens": [racing, own]})]),
+        playbook([module_task("Declare", {"tokens": [racing, own], "concurrency": 1})]),
         extra_vars={"api_url": sim.url},
     )["Declare"]
     posts = [r for r in sim.control.requests() if r["method"] == "POST"]

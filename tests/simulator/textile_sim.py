@@ -319,7 +319,8 @@ class Fault:
     times (unlimited when absent), each time with probability ``rate`` (``seed`` makes it repeatable).
     A ``delay`` given with ``status`` or ``drop`` is waited first. The first matching fault applies.
     ``store_first`` (a list of tokens) is stored when the fault fires, before anything else: another writer that
-    wins the race against the faulted request, without any timing (``delay`` with no delay answers normally)."""
+    wins the race against the faulted request, without any timing (``delay`` with no delay answers normally).
+    A token of it that is already stored is skipped (that writer lost its race); the request is answered."""
 
     ACTIONS = ("status", "delay", "drop")
 
@@ -358,8 +359,7 @@ class Fault:
             raise ValueError("count must be at least 1")
         self._random = random.Random(spec.get("seed"))
         self.store_first = spec.get("store_first") or []
-        if not isinstance(self.store_first, list) or not all(isinstance(token, str) for token in self.store_first):
-            raise ValueError("store_first must be a list of tokens")
+        SimServer.seed_keys(self.store_first, "store_first")  # refused now, not when the fault fires
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -480,7 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = sim.take_fault(self.command, path)
             entry["fault"] = fault.action if fault is not None else None
             if fault is not None and fault.store_first:
-                sim.seed(fault.store_first)
+                sim.seed(fault.store_first, racing=True)
             if fault is not None and fault.delay > 0:
                 sim.stopping.wait(fault.delay)
             if fault is not None and fault.action == "drop":
@@ -910,21 +910,32 @@ class SimServer:
     def state_ids(self) -> list:
         return sorted(id_hex for id_hex, _value in self.store.rows())
 
-    def seed(self, tokens) -> list:
+    @staticmethod
+    def seed_keys(tokens, name="tokens") -> list:
+        """The 44-byte keys of ``tokens`` (a list of base58 strings), or a ValueError naming ``name[i]``."""
         if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
-            raise ValueError("tokens must be a list of strings")
-        ids = []
+            raise ValueError("%s must be a list of strings" % name)
+        keys = []
         for position, token in enumerate(tokens):
             try:
                 key = b58decode(token.strip())
             except GoError:
-                raise ValueError("tokens[%d] is not base58" % position) from None
+                raise ValueError("%s[%d] is not base58" % (name, position)) from None
             if len(key) != TOKEN_BYTES:
-                raise ValueError("tokens[%d] does not decode to 44 bytes" % position)
+                raise ValueError("%s[%d] does not decode to 44 bytes" % (name, position))
+            keys.append(key)
+        return keys
+
+    def seed(self, tokens, racing: bool = False) -> list:
+        """Store ``tokens``; a token already stored is an error, unless ``racing`` (a fault's ``store_first``,
+        another writer whose insert lost to the one it races: it stores nothing and the request goes on)."""
+        ids = []
+        for position, key in enumerate(self.seed_keys(tokens)):
             try:
                 self.store.add(key[:ID_BYTES].hex(), self._hash(key[ID_BYTES:]))
             except sqlite3.Error as err:
-                raise ValueError("tokens[%d]: %s" % (position, err)) from None
+                if not racing:
+                    raise ValueError("tokens[%d]: %s" % (position, err)) from None
             ids.append(key[:ID_BYTES].hex())
         return ids
 

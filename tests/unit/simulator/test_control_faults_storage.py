@@ -97,6 +97,8 @@ def test_unknown_control_route_is_404_json(sim):
         {"action": "drop", "count": 0},
         {"action": "delay", "colour": "red"},
         {"action": "delay", "store_first": "not a list"},
+        {"action": "delay", "store_first": ["0OIl"]},
+        {"action": "delay", "store_first": ["2g"]},
     ],
 )
 def test_invalid_fault_specs_are_refused(sim, spec):
@@ -166,6 +168,16 @@ def test_a_fault_stores_its_tokens_first_as_another_writer_would(sim):
     assert sim.create(f"token={racing},store=true").status_code == 400  # stored as the import arrived: a duplicate
     assert sim.create(f"token={other},store=true").status_code == 201  # the fault fired once
     assert sim.control.state_ids() == sorted(unb58(token)[:12].hex() for token in (racing, other))
+
+
+def test_a_racing_writer_that_finds_its_token_stored_stores_nothing_and_the_request_is_answered(sim):
+    """Concurrent imports: the faulted request may come after the racing token's own import stored it."""
+    racing = b58(new_key())
+    sim.control.seed([racing])
+    sim.control.add_fault(action="delay", method="POST", count=1, store_first=[racing])
+    assert sim.create(f"token={racing},store=true").status_code == 400  # a duplicate, not a dropped connection
+    assert [(r["status"], r["fault"]) for r in sim.control.requests()] == [(400, "delay")]
+    assert sim.control.state_ids() == [unb58(racing)[:12].hex()]
 
 
 def test_unlimited_fault_applies_until_cleared(sim):
