@@ -319,6 +319,7 @@ class TokenRun:
         self.before: list[str] = []
         self.replacing: set[str] = set()
         self.lost: dict[str, TextileError] = {}  # removals sent whose answers were lost: the confirming list decides
+        self.imported: set[str] = set()  # IDs this run stored, recorded with the import: every later list keeps them
         self.module = TextileModule(ARGUMENT_SPEC, progress=self.done, supports_check_mode=True)
 
     def read(self, failed_msg: str = 'Listing the tokens failed') -> list[str]:
@@ -331,7 +332,7 @@ class TokenRun:
         except TextileError as err:
             raise ModuleFailure(failed_msg, err) from None
         with self.lock:
-            for stored_id in self.done.created_ids + self.done.replaced_ids:
+            for stored_id in self.imported:
                 listed.setdefault(stored_id, None)
             self.entries = listed
             return sorted(listed)
@@ -496,20 +497,25 @@ class TokenRun:
         while True:
             try:
                 self.module.tokens.create(token=token.text, store=True)
-                with self.lock:
-                    self.entries[token.id] = None
-                return True
+                return self.stored(token.id)
             except TextileError as err:
                 failure = err
             what = f'Importing {token.where} (ID {token.id}) failed'
             if not failure.sent:
                 raise ModuleFailure(what, failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
-                return failure.kind != 'bad_request'
+                return failure.kind != 'bad_request' and self.stored(token.id)
             if failure.kind == 'bad_request' or attempt >= self.module.params['retries']:
                 raise ModuleFailure(f'{what} and the token is not stored', failure)
             self.module.api.backoff(attempt)
             attempt += 1
+
+    def stored(self, stored_id: str) -> bool:
+        """Record an import of this run as done (True), in one step: a list another thread applies later keeps it."""
+        with self.lock:
+            self.imported.add(stored_id)
+            self.entries.setdefault(stored_id, None)
+        return True
 
     def report(self, plan: Plan) -> dict[str, Any]:
         """The module result: the prediction in check mode, the work done otherwise."""

@@ -333,14 +333,14 @@ def test_a_cafe_that_hangs_is_bounded_by_timeout_and_holds_no_other_back(drift, 
     args = {
         'cafes': {'hung': hung.url, 'other': other.url},
         'expected_ids': [id_of(tokens.a), id_of(tokens.b)],
-        'timeout': 0.5,
+        'timeout': 3.0,  # the healthy cafe shares this process's CPU: a busy machine must not time it out
         'retries': 0,
     }
     # once: the hung cafe ends in a timeout, named as such
     events = {e['meta']['hosts']: e['textile_drift'] for e in once(drift, args)}
     assert events['hung']['state'] == 'unreachable'
     assert events['hung']['error'].startswith(
-        f'GET /api/v0/tokens: No complete answer from {hung.url[7:]} within 0.5 s'
+        f'GET /api/v0/tokens: No complete answer from {hung.url[7:]} within 3.0 s'
     )
     assert events['other']['state'] == 'drift'
 

@@ -383,11 +383,9 @@ class TestImportFailures:
     def test_failure_after_an_import_lists_created_ids(self, run, sim, monkeypatch):
         tokens = sorted((make_token() for index in range(2)), key=token_id)
         real_create = Tokens.create
-        calls = []
 
         def create(self, token=None, store=True):
-            calls.append(token)
-            if len(calls) == 2:
+            if token == tokens[1]:  # by token, not by call: the two imports run in parallel
                 sim.control.add_fault(method='GET', action='status', status=500, body='db locked')
                 raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
             return real_create(self, token, store)
@@ -637,6 +635,54 @@ class TestConcurrency:
         result = run(state='absent', tokens=stored, concurrency=4)
         assert result['removed_ids'] == ids(*stored) and sim.control.state_ids() == [] and state['most'] == 4
         assert [r['method'] for r in api_requests(sim)] == ['GET'] + ['DELETE'] * 6 + ['GET']
+
+    @pytest.mark.parametrize('first_answer_lost', [False, True])
+    def test_a_list_fetched_before_an_import_and_applied_after_it_keeps_the_import(
+        self, run, sim, monkeypatch, first_answer_lost
+    ):
+        """Two imports in flight: one's answer is lost, and the list that checks it was fetched before the other
+        import stored its token and is applied after. The other import is still in ``ids`` (a review found it
+        dropped when the list landed between recording the import and counting it as created), also when its
+        own answer was lost too and a list of its own found it stored."""
+        first, second = sorted((make_token() for index in range(2)), key=token_id)  # imported in this order
+        real_create, real_entries, real_store = Tokens.create, Tokens.entries, module.TokenRun.store
+        stale_list_fetched, first_stored, stale_list_applied = threading.Event(), threading.Event(), threading.Event()
+        lists = []
+
+        def create(self, token=None, store=True):
+            if token == second:  # stored, its answer lost
+                sim.control.seed([token])
+                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            assert stale_list_fetched.wait(10)
+            created = real_create(self, token, store)
+            if first_answer_lost:
+                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            return created
+
+        def entries(self):
+            listed = real_entries(self)
+            lists.append(sorted(listed))
+            if len(lists) == 2:  # the list that checks the second import, fetched before the first is stored
+                stale_list_fetched.set()
+                assert first_stored.wait(10)
+            return listed
+
+        def store(self, token):
+            stored = real_store(self, token)
+            if token.text == first:  # recorded, not yet counted as created: the stale list lands now
+                first_stored.set()
+                assert stale_list_applied.wait(10)
+            else:
+                stale_list_applied.set()
+            return stored
+
+        monkeypatch.setattr(Tokens, 'create', create)
+        monkeypatch.setattr(Tokens, 'entries', entries)
+        monkeypatch.setattr(module.TokenRun, 'store', store)
+        result = run(tokens=[first, second], concurrency=2)
+        assert lists[1] == ids(second)  # the stale list did lack the first import
+        assert not result['failed'] and result['created_ids'] == ids(first, second)
+        assert result['ids'] == ids(first, second) == sim.control.state_ids()
 
     @pytest.mark.parametrize('value', [0, 17, -1, 'inf', 1e9])
     def test_a_concurrency_out_of_range_fails_before_any_request(self, run, sim, value):
