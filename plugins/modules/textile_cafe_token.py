@@ -497,25 +497,29 @@ class TokenRun:
         while True:
             try:
                 self.module.tokens.create(token=token.text, store=True)
-                return self.stored(token.id)
             except TextileError as err:
                 failure = err
+            else:
+                self.record_import(token.id)
+                return True
             what = f'Importing {token.where} (ID {token.id}) failed'
             if not failure.sent:
                 raise ModuleFailure(what, failure)
             if token.id in self.read(f'{what} ({failure}); listing the tokens to see whether it was stored failed'):
-                return failure.kind != 'bad_request' and self.stored(token.id)
+                if failure.kind == 'bad_request':
+                    return False  # a duplicate: another writer stored it first
+                self.record_import(token.id)
+                return True
             if failure.kind == 'bad_request' or attempt >= self.module.params['retries']:
                 raise ModuleFailure(f'{what} and the token is not stored', failure)
             self.module.api.backoff(attempt)
             attempt += 1
 
-    def stored(self, stored_id: str) -> bool:
-        """Record an import of this run as done (True), in one step: a list another thread applies later keeps it."""
+    def record_import(self, stored_id: str) -> None:
+        """Record an import of this run in one step, so that a list another thread applies later keeps it."""
         with self.lock:
             self.imported.add(stored_id)
             self.entries.setdefault(stored_id, None)
-        return True
 
     def report(self, plan: Plan) -> dict[str, Any]:
         """The module result: the prediction in check mode, the work done otherwise."""

@@ -312,6 +312,22 @@ class TokenStore:
 # --------------------------------------------------------------------------- faults
 
 
+def token_keys(tokens, name="tokens") -> list:
+    """The 44-byte keys of ``tokens`` (a list of base58 strings), or a ValueError naming ``name[i]``."""
+    if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
+        raise ValueError("%s must be a list of strings" % name)
+    keys = []
+    for position, token in enumerate(tokens):
+        try:
+            key = b58decode(token.strip())
+        except GoError:
+            raise ValueError("%s[%d] is not base58" % (name, position)) from None
+        if len(key) != TOKEN_BYTES:
+            raise ValueError("%s[%d] does not decode to 44 bytes" % (name, position))
+        keys.append(key)
+    return keys
+
+
 class Fault:
     """One injected fault: ``status`` (answer with ``status``, ``body`` as text and extra ``headers``),
     ``delay`` (wait ``delay`` seconds, then answer normally) or ``drop`` (close the connection without an
@@ -359,7 +375,7 @@ class Fault:
             raise ValueError("count must be at least 1")
         self._random = random.Random(spec.get("seed"))
         self.store_first = spec.get("store_first") or []
-        SimServer.seed_keys(self.store_first, "store_first")  # refused now, not when the fault fires
+        token_keys(self.store_first, "store_first")  # refused now, not when the fault fires
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -910,27 +926,11 @@ class SimServer:
     def state_ids(self) -> list:
         return sorted(id_hex for id_hex, _value in self.store.rows())
 
-    @staticmethod
-    def seed_keys(tokens, name="tokens") -> list:
-        """The 44-byte keys of ``tokens`` (a list of base58 strings), or a ValueError naming ``name[i]``."""
-        if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
-            raise ValueError("%s must be a list of strings" % name)
-        keys = []
-        for position, token in enumerate(tokens):
-            try:
-                key = b58decode(token.strip())
-            except GoError:
-                raise ValueError("%s[%d] is not base58" % (name, position)) from None
-            if len(key) != TOKEN_BYTES:
-                raise ValueError("%s[%d] does not decode to 44 bytes" % (name, position))
-            keys.append(key)
-        return keys
-
     def seed(self, tokens, racing: bool = False) -> list:
         """Store ``tokens``; a token already stored is an error, unless ``racing`` (a fault's ``store_first``,
         another writer whose insert lost to the one it races: it stores nothing and the request goes on)."""
         ids = []
-        for position, key in enumerate(self.seed_keys(tokens)):
+        for position, key in enumerate(token_keys(tokens)):
             try:
                 self.store.add(key[:ID_BYTES].hex(), self._hash(key[ID_BYTES:]))
             except sqlite3.Error as err:
