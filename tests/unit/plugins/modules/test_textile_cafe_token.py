@@ -43,6 +43,11 @@ def ids(*tokens):
     return sorted(token_id(token) for token in tokens)
 
 
+def answer_lost():
+    """The client's error for an import that was sent and whose answer was lost (the connection reset)."""
+    return TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+
+
 class TestDeclare:
     def test_first_converge_then_noop(self, run, sim):
         tokens = [make_token() for index in range(5)]
@@ -345,7 +350,7 @@ class TestImportFailures:
     def test_sent_failure_with_token_stored_counts_as_imported(self, run, sim, monkeypatch):
         def create(self, token=None, store=True):
             sim.control.seed([token])
-            raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+            raise answer_lost()
 
         monkeypatch.setattr(Tokens, 'create', create)
         token = make_token()
@@ -387,7 +392,7 @@ class TestImportFailures:
         def create(self, token=None, store=True):
             if token == tokens[1]:  # by token, not by call: the two imports run in parallel
                 sim.control.add_fault(method='GET', action='status', status=500, body='db locked')
-                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+                raise answer_lost()
             return real_create(self, token, store)
 
         monkeypatch.setattr(Tokens, 'create', create)
@@ -535,7 +540,7 @@ class TestFaultsAReviewPlanted:
         def create(self, token=None, store=True):
             if token == fresh:
                 sim.control.add_fault(method='GET', action='status', status=500, body='db locked')
-                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+                raise answer_lost()
             return real_create(self, token, store)
 
         monkeypatch = pytest.MonkeyPatch()
@@ -652,11 +657,11 @@ class TestConcurrency:
         def create(self, token=None, store=True):
             if token == second:  # stored, its answer lost
                 sim.control.seed([token])
-                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+                raise answer_lost()
             assert stale_list_fetched.wait(10)
             created = real_create(self, token, store)
             if first_answer_lost:
-                raise TextileError('POST /api/v0/tokens: reset', kind='connection', method='POST', sent=True)
+                raise answer_lost()
             return created
 
         def entries(self):
